@@ -1,0 +1,218 @@
+-- walbox 0001: the control plane (namespaces) and the append-only log.
+-- {{schema}} is replaced by the validated, double-quoted schema name before this file runs.
+
+create table {{schema}}.namespaces (
+  name              text primary key check (name ~ '^[a-z][a-z0-9_.-]{0,62}$'),
+  ordering          text not null default 'key' check (ordering in ('key', 'namespace')),
+  partitions        int not null default 1 check (partitions between 1 and 1024),
+  targets           text[] not null default '{}',
+  retry             jsonb not null,
+  on_exhausted      text not null default 'dead-letter' check (on_exhausted in ('dead-letter', 'block')),
+  max_payload_bytes int not null default 1048576 check (max_payload_bytes > 0),
+  retention_hours   int not null default 168 check (retention_hours > 0),
+  created_at        timestamptz not null default now(),
+  updated_at        timestamptz not null default now()
+);
+
+create sequence {{schema}}.entries_id_seq as bigint;
+
+-- Partitioned by day so that retention drops whole partitions instead of deleting rows (no bloat).
+-- The default partition only catches rows whose day partition does not exist yet.
+create table {{schema}}.entries (
+  id              bigint not null default nextval('{{schema}}.entries_id_seq'),
+  namespace       text not null,
+  key             text not null,
+  partition       int not null,
+  op              text not null,
+  payload         jsonb,
+  before          jsonb,
+  headers         jsonb not null default '{}',
+  targets         text[] not null,
+  deliver_at      timestamptz,
+  idempotency_key text,
+  -- The writer's transaction id: readers select by snapshot visibility of this, not by id ranges.
+  xid             xid8 not null default pg_current_xact_id(),
+  created_at      timestamptz not null default now(),
+  actor           text,
+  primary key (id, created_at)
+) partition by range (created_at);
+
+alter sequence {{schema}}.entries_id_seq owned by {{schema}}.entries.id;
+
+create table {{schema}}.entries_default partition of {{schema}}.entries default;
+
+-- Readers: one range scan per (namespace, partition) over transaction ids.
+create index entries_reader_idx on {{schema}}.entries (namespace, partition, xid);
+-- Audit: the history of one key.
+create index entries_key_idx on {{schema}}.entries (namespace, key, id);
+
+-- Idempotency keys live beside the log: a unique index on the partitioned log would have to include
+-- created_at and could not enforce uniqueness across days.
+create table {{schema}}.idempotency_keys (
+  namespace       text not null,
+  idempotency_key text not null,
+  entry_id        bigint not null,
+  created_at      timestamptz not null default now(),
+  primary key (namespace, idempotency_key)
+);
+
+-- Creates the day partitions from today up to p_days_ahead days ahead. A day whose rows already landed in
+-- the default partition is skipped (attaching it would fail); those rows stay readable there.
+create function {{schema}}.ensure_partitions(p_days_ahead int default 7) returns int
+language plpgsql as $$
+declare
+  v_day date;
+  v_name text;
+  v_created int := 0;
+begin
+  for v_day in select generate_series(current_date, current_date + p_days_ahead, interval '1 day')::date loop
+    v_name := 'entries_p' || to_char(v_day, 'YYYYMMDD');
+    continue when to_regclass(format('%I.%I', '{{schema_raw}}', v_name)) is not null;
+    continue when exists (
+      select 1 from {{schema}}.entries_default
+      where created_at >= v_day and created_at < v_day + 1
+    );
+    execute format(
+      'create table %I.%I partition of %I.entries for values from (%L) to (%L)',
+      '{{schema_raw}}', v_name, '{{schema_raw}}', v_day::timestamptz, (v_day + 1)::timestamptz
+    );
+    v_created := v_created + 1;
+  end loop;
+  return v_created;
+end;
+$$;
+
+select {{schema}}.ensure_partitions(7);
+
+-- Appends a JSON array of entries in one statement. Each element:
+--   {"namespace","key","op","payload","before","headers","targets","delay_ms","jitter_ms","deliver_at",
+--    "idempotency_key","actor"}
+-- Returns one row per element, in input order (ord is 1-based). An element whose idempotency key already
+-- exists in its namespace returns the existing entry instead of a new one.
+create function {{schema}}.append_json(p_entries json)
+returns table (
+  ord int, id bigint, namespace text, key text, partition int, op text, payload jsonb, before jsonb,
+  headers jsonb, targets text[], deliver_at timestamptz, idempotency_key text, xid xid8,
+  created_at timestamptz, actor text, duplicate boolean
+)
+language plpgsql as $$
+#variable_conflict use_column
+declare
+  v_bad record;
+  v_ids bigint[];
+  v_actor text := coalesce(current_setting('walbox.actor', true), session_user);
+begin
+  -- Backstop checks for SQL callers; the SDK has already rejected these before sending anything.
+  select x.namespace, x.key, x.op, n.name as known,
+         octet_length(x.payload::text) as size, n.max_payload_bytes, x.delay_ms, x.jitter_ms
+    into v_bad
+    from json_to_recordset(p_entries) as x(namespace text, key text, op text, payload json,
+                                           delay_ms bigint, jitter_ms bigint)
+    left join {{schema}}.namespaces n on n.name = x.namespace
+   where n.name is null or x.key is null or x.key = '' or x.op is null or x.op = ''
+      or octet_length(x.payload::text) > n.max_payload_bytes
+      or x.delay_ms < 0 or x.jitter_ms < 0
+   limit 1;
+  if found then
+    if v_bad.known is null then
+      raise exception 'walbox: unknown namespace "%"', v_bad.namespace using errcode = 'WB001';
+    elsif v_bad.key is null or v_bad.key = '' then
+      raise exception 'walbox: entry of namespace "%" has no key', v_bad.namespace using errcode = 'WB003';
+    elsif v_bad.op is null or v_bad.op = '' then
+      raise exception 'walbox: entry of namespace "%" has no op', v_bad.namespace using errcode = 'WB003';
+    elsif v_bad.delay_ms < 0 or v_bad.jitter_ms < 0 then
+      raise exception 'walbox: negative delay' using errcode = 'WB004';
+    else
+      raise exception 'walbox: payload of % bytes exceeds the limit of % bytes of namespace "%"',
+        v_bad.size, v_bad.max_payload_bytes, v_bad.namespace using errcode = 'WB002';
+    end if;
+  end if;
+
+  -- Per-key commit order: a second writer of the same (namespace, key) waits here until the first
+  -- commits, so for one key, id order is commit order. Locks are taken in a fixed order to avoid
+  -- deadlocks between batches. The two-int form keeps clear of pg-boss's bigint advisory locks.
+  perform pg_advisory_xact_lock(s.class_id, s.h)
+     from (select distinct hashtext('walbox:' || '{{schema_raw}}') as class_id,
+                  hashtext(case n.ordering when 'namespace' then x.namespace
+                                           else x.namespace || chr(31) || x.key end) as h
+             from json_to_recordset(p_entries) as x(namespace text, key text)
+             join {{schema}}.namespaces n on n.name = x.namespace
+            order by 2) s;
+
+  -- Ids are drawn only after the locks are held.
+  select array_agg(nextval('{{schema}}.entries_id_seq')) into v_ids
+    from json_array_elements(p_entries);
+
+  return query
+  with input as (
+    select i.namespace, i.key, i.op, i.payload, i.before, i.headers, i.targets, i.delay_ms, i.jitter_ms,
+           i.deliver_at, i.idempotency_key, i.actor, i.ord::int as ord, v_ids[i.ord] as new_id
+      from rows from (json_to_recordset(p_entries) as (
+             namespace text, key text, op text, payload json, before json, headers json, targets text[],
+             delay_ms bigint, jitter_ms bigint, deliver_at timestamptz, idempotency_key text, actor text
+           )) with ordinality as i(namespace, key, op, payload, before, headers, targets, delay_ms,
+                                   jitter_ms, deliver_at, idempotency_key, actor, ord)
+  ),
+  claimed as (
+    insert into {{schema}}.idempotency_keys (namespace, idempotency_key, entry_id)
+    select namespace, idempotency_key, new_id from input where idempotency_key is not null
+    on conflict do nothing
+    returning entry_id
+  ),
+  inserted as (
+    insert into {{schema}}.entries
+      (id, namespace, key, partition, op, payload, before, headers, targets, deliver_at, idempotency_key, actor)
+    select i.new_id, i.namespace, i.key,
+           case when n.partitions = 1 or n.ordering = 'namespace' then 0
+                else abs(hashtext(i.key) % n.partitions) end,
+           i.op, i.payload::jsonb, i.before::jsonb, coalesce(i.headers::jsonb, '{}'::jsonb),
+           coalesce(i.targets, n.targets),
+           case
+             when i.deliver_at is not null then i.deliver_at
+             when coalesce(i.delay_ms, 0) + coalesce(i.jitter_ms, 0) > 0 then
+               clock_timestamp() + make_interval(secs => (coalesce(i.delay_ms, 0)
+                 + floor(random() * (coalesce(i.jitter_ms, 0) + 1))) / 1000.0)
+           end,
+           i.idempotency_key, coalesce(i.actor, v_actor)
+      from input i
+      join {{schema}}.namespaces n on n.name = i.namespace
+     where i.idempotency_key is null or i.new_id in (select entry_id from claimed)
+    returning *
+  )
+  select i.ord, e.id, e.namespace, e.key, e.partition, e.op, e.payload, e.before, e.headers, e.targets,
+         e.deliver_at, e.idempotency_key, e.xid, e.created_at, e.actor, false
+    from inserted e join input i on i.new_id = e.id
+   order by i.ord;
+
+  -- Entries whose idempotency key was already taken (earlier, or earlier in this batch): return the
+  -- existing entry. A separate statement, so it sees rows committed while the insert waited on the key.
+  if exists (select 1 from json_to_recordset(p_entries) as x(idempotency_key text)
+              where x.idempotency_key is not null) then
+    return query
+    select i.ord::int, e.id, e.namespace, e.key, e.partition, e.op, e.payload, e.before, e.headers,
+           e.targets, e.deliver_at, e.idempotency_key, e.xid, e.created_at, e.actor, true
+      from rows from (json_to_recordset(p_entries) as (namespace text, idempotency_key text))
+             with ordinality as i(namespace, idempotency_key, ord)
+      join {{schema}}.idempotency_keys k
+        on k.namespace = i.namespace and k.idempotency_key = i.idempotency_key
+      join {{schema}}.entries e on e.id = k.entry_id
+     where k.entry_id <> v_ids[i.ord]
+     order by i.ord;
+  end if;
+end;
+$$;
+
+-- The friendly form for plain SQL, other languages and triggers.
+create function {{schema}}.append(
+  p_namespace text, p_key text, p_op text, p_payload jsonb,
+  p_before jsonb default null, p_headers jsonb default null, p_targets text[] default null,
+  p_delay interval default null, p_deliver_at timestamptz default null,
+  p_idempotency_key text default null, p_actor text default null
+) returns bigint
+language sql as $$
+  select id from {{schema}}.append_json(json_build_array(json_build_object(
+    'namespace', p_namespace, 'key', p_key, 'op', p_op, 'payload', p_payload, 'before', p_before,
+    'headers', p_headers, 'targets', p_targets,
+    'delay_ms', (extract(epoch from p_delay) * 1000)::bigint,
+    'deliver_at', p_deliver_at, 'idempotency_key', p_idempotency_key, 'actor', p_actor)));
+$$;

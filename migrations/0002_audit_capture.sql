@@ -1,0 +1,57 @@
+-- walbox 0002: the audit view and the table-capture trigger.
+
+-- Who changed what, when, in which transaction. One row per log entry; later migrations append
+-- delivery columns (per-target applied / pending / dead) at the end, never reorder these.
+create view {{schema}}.audit as
+select e.id,
+       e.created_at   as changed_at,
+       e.actor,
+       e.namespace,
+       e.key,
+       e.op,
+       e.xid          as transaction_id,
+       e.before,
+       e.payload      as after,
+       e.headers,
+       e.targets,
+       e.deliver_at,
+       e.idempotency_key
+  from {{schema}}.entries e;
+
+comment on view {{schema}}.audit is
+  'walbox audit trail: one row per log entry (who changed what, when, in which transaction)';
+
+-- AFTER ROW trigger body installed by walbox.captureTable() / `walbox capture`.
+-- tg_argv[0]: namespace, tg_argv[1]: key column. INSERT and UPDATE append an upsert with the new row as
+-- payload (and the old row as before-image); DELETE appends a delete with the old row as before-image.
+-- An UPDATE that changes the key appends a delete of the old key first, so derived stores drop it.
+create function {{schema}}.capture_trigger() returns trigger
+language plpgsql as $$
+declare
+  v_namespace text := tg_argv[0];
+  v_key_column text := tg_argv[1];
+  v_new jsonb;
+  v_old jsonb;
+  v_headers jsonb := jsonb_build_object(
+    'source', 'capture', 'table', tg_table_schema || '.' || tg_table_name, 'operation', lower(tg_op));
+begin
+  if tg_op in ('UPDATE', 'DELETE') then
+    v_old := to_jsonb(old);
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    v_new := to_jsonb(new);
+  end if;
+  if tg_op = 'UPDATE' and v_new = v_old then
+    return null; -- nothing changed: nothing to replicate or audit
+  end if;
+  if tg_op = 'DELETE' or (tg_op = 'UPDATE' and (v_old ->> v_key_column) is distinct from (v_new ->> v_key_column)) then
+    perform {{schema}}.append(v_namespace, v_old ->> v_key_column, 'delete', null, v_old, v_headers);
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    perform {{schema}}.append(v_namespace, v_new ->> v_key_column, 'upsert', v_new,
+      case when (v_old ->> v_key_column) is not distinct from (v_new ->> v_key_column) then v_old end,
+      v_headers);
+  end if;
+  return null;
+end;
+$$;

@@ -1,0 +1,80 @@
+import type { Entry, EntryInput, EntryRow } from './entry.js';
+import { entryFromRow } from './entry.js';
+import { encodeEntry } from './entry-encoding.js';
+import { InvalidEntryError, UnknownNamespaceError, WalboxError } from './errors.js';
+import { type Executor, toQueryable } from './executor.js';
+import { assertLogicalName } from './names.js';
+import type { NamespaceConfig } from './namespace-config.js';
+import type { Namespaces } from './namespaces.js';
+
+interface AppendedRow extends EntryRow {
+  ord: number;
+  duplicate: boolean;
+}
+
+/**
+ * Validates every entry, then appends them all with one statement on the caller's executor.
+ * Nothing is sent if any entry is invalid. Results come back in input order.
+ */
+export async function appendEntries(
+  schema: string,
+  namespaces: Namespaces,
+  executor: Executor,
+  entries: readonly EntryInput[],
+): Promise<Entry[]> {
+  if (!Array.isArray(entries)) throw new TypeError('walbox: appendMany expects an array of entries');
+  if (entries.length === 0) return [];
+  const db = toQueryable(executor);
+
+  const configs = new Map<string, NamespaceConfig>();
+  const parts: string[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    const index = entries.length === 1 ? undefined : i;
+    if (typeof entry !== 'object' || entry === null) {
+      throw new InvalidEntryError('INVALID_ENTRY', '(entry)', 'expected an object', index);
+    }
+    let ns = configs.get(entry.namespace);
+    if (!ns) {
+      assertLogicalName('namespace', entry.namespace);
+      ns = await namespaces.require(entry.namespace, db);
+      configs.set(entry.namespace, ns);
+    }
+    parts[i] = encodeEntry(entry, ns, index);
+  }
+
+  let rows: AppendedRow[];
+  try {
+    ({ rows } = await db.query<AppendedRow>(`select * from ${schema}.append_json($1::json)`, [
+      `[${parts.join(',')}]`,
+    ]));
+  } catch (err) {
+    throw translate(err, namespaces);
+  }
+  rows.sort((a, b) => a.ord - b.ord);
+  return rows.map((r) => entryFromRow(r));
+}
+
+/** Maps append_json's SQLSTATEs (raised for SQL callers, or on a race with a namespace change) to typed errors. */
+function translate(err: unknown, namespaces: Namespaces): unknown {
+  const { code, message } = err as { code?: string; message?: string };
+  switch (code) {
+    case 'WB001': {
+      namespaces.forget();
+      const name = /namespace "([^"]*)"/.exec(message ?? '')?.[1] ?? '';
+      return new UnknownNamespaceError(name);
+    }
+    case 'WB002':
+      namespaces.forget();
+      return wrap('PAYLOAD_TOO_LARGE');
+    case 'WB003':
+      return wrap('INVALID_ENTRY');
+    case 'WB004':
+      return wrap('DELAY_OUT_OF_RANGE');
+    default:
+      return err;
+  }
+  function wrap(c: 'PAYLOAD_TOO_LARGE' | 'INVALID_ENTRY' | 'DELAY_OUT_OF_RANGE') {
+    return new WalboxError(c, message ?? c, { cause: err });
+  }
+}

@@ -1,0 +1,46 @@
+import { InvalidConfigError } from './errors.js';
+import type { Queryable } from './executor.js';
+import { assertIdentifier, assertLogicalName, quoteIdent, quoteQualified } from './names.js';
+
+export interface CaptureOptions {
+  namespace: string;
+  /** The column whose value is the entry key (usually the primary key). */
+  keyColumn: string;
+}
+
+/**
+ * Installs (or replaces) an AFTER ROW trigger that appends every INSERT/UPDATE/DELETE of `table` to the
+ * log with before and after images. Trigger arguments are string literals, so they are validated names.
+ */
+export async function captureTable(db: Queryable, schema: string, table: string, options: CaptureOptions) {
+  const qualified = quoteQualified('table', table);
+  assertLogicalName('namespace', options.namespace);
+  assertIdentifier('column', options.keyColumn);
+  const trigger = quoteIdent('trigger', triggerName(schema));
+  const { rows } = await db.query<{ found: boolean }>(
+    `select exists (
+       select 1 from pg_attribute
+        where attrelid = to_regclass($1) and attname = $2 and attnum > 0 and not attisdropped) as found`,
+    [qualified, options.keyColumn],
+  );
+  if (!rows[0]?.found) {
+    throw new InvalidConfigError(
+      'keyColumn',
+      `table ${table} does not exist or has no column "${options.keyColumn}"`,
+    );
+  }
+  await db.query(
+    `create or replace trigger ${trigger} after insert or update or delete on ${qualified}
+       for each row execute function ${quoteIdent('schema', schema)}.capture_trigger('${options.namespace}', '${options.keyColumn}')`,
+  );
+}
+
+export async function uncaptureTable(db: Queryable, schema: string, table: string) {
+  await db.query(
+    `drop trigger if exists ${quoteIdent('trigger', triggerName(schema))} on ${quoteQualified('table', table)}`,
+  );
+}
+
+function triggerName(schema: string): string {
+  return `walbox_capture_${schema}`.slice(0, 63);
+}

@@ -1,0 +1,78 @@
+/** What a producer appends. */
+export interface EntryInput<P = unknown> {
+  namespace: string;
+  /** The ordering key: entries of one (namespace, key) are delivered in commit order. */
+  key: string;
+  /** 'upsert' | 'delete' or any custom verb the sinks understand. */
+  op: 'upsert' | 'delete' | (string & {});
+  /** Any JSON value; null (or omitted) for deletes. */
+  payload?: P;
+  /** The before-image, for audit and for sinks that need the old value (e.g. to drop an old index key). */
+  before?: unknown;
+  headers?: Record<string, unknown>;
+  /** Overrides the namespace's default targets. */
+  targets?: string[];
+  /** Deliver no earlier than `ms` (plus a random 0..jitterMs) after the append, by the database clock. */
+  delay?: { ms: number; jitterMs?: number };
+  /** Deliver no earlier than this instant. Mutually exclusive with `delay`. */
+  deliverAt?: Date;
+  /** A second append with the same key in the same namespace returns the first entry instead. */
+  idempotencyKey?: string;
+  /** Who made the change; defaults to the `walbox.actor` setting of the session, else the database user. */
+  actor?: string;
+}
+
+/** An entry as stored in the log. Ids are bigints, returned as strings. */
+export interface Entry<P = unknown> {
+  id: string;
+  namespace: string;
+  key: string;
+  partition: number;
+  op: string;
+  payload: P;
+  before: unknown;
+  headers: Record<string, unknown>;
+  targets: string[];
+  deliverAt: Date | null;
+  idempotencyKey: string | null;
+  /** xid8 of the transaction that appended it. */
+  xid: string;
+  createdAt: Date;
+  actor: string | null;
+}
+
+export interface EntryRow {
+  id: string;
+  namespace: string;
+  key: string;
+  partition: number;
+  op: string;
+  payload: unknown;
+  before: unknown;
+  headers: Record<string, unknown>;
+  targets: string[];
+  deliver_at: Date | null;
+  idempotency_key: string | null;
+  xid: string;
+  created_at: Date;
+  actor: string | null;
+}
+
+export function entryFromRow<P>(row: EntryRow): Entry<P> {
+  return {
+    id: row.id,
+    namespace: row.namespace,
+    key: row.key,
+    partition: row.partition,
+    op: row.op,
+    payload: row.payload as P,
+    before: row.before,
+    headers: row.headers,
+    targets: row.targets,
+    deliverAt: row.deliver_at,
+    idempotencyKey: row.idempotency_key,
+    xid: row.xid,
+    createdAt: row.created_at,
+    actor: row.actor,
+  };
+}

@@ -1,0 +1,87 @@
+/** Stable codes callers can branch on without parsing messages. */
+export type WalboxErrorCode =
+  | 'INVALID_CONFIG'
+  | 'INVALID_NAME'
+  | 'INVALID_ENTRY'
+  | 'MISSING_KEY'
+  | 'PAYLOAD_NOT_SERIALIZABLE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'PAYLOAD_SCHEMA_MISMATCH'
+  | 'DELAY_OUT_OF_RANGE'
+  | 'UNKNOWN_NAMESPACE'
+  | 'MIGRATION_FAILED';
+
+export class WalboxError extends Error {
+  readonly code: WalboxErrorCode;
+  constructor(code: WalboxErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A namespace or Walbox configuration failed validation; `field` is the dotted path of the first bad field. */
+export class InvalidConfigError extends WalboxError {
+  readonly field: string;
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super('INVALID_CONFIG', `invalid config: ${field}: ${message}`, options);
+    this.field = field;
+  }
+}
+
+/** A schema, namespace, target, table or column name that walbox will not use. */
+export class InvalidNameError extends WalboxError {
+  constructor(
+    readonly kind: string,
+    readonly value: unknown,
+    rule: string,
+  ) {
+    super('INVALID_NAME', `invalid ${kind} name ${JSON.stringify(value)}: ${rule}`);
+  }
+}
+
+type EntryErrorCode =
+  | 'INVALID_ENTRY'
+  | 'MISSING_KEY'
+  | 'PAYLOAD_NOT_SERIALIZABLE'
+  | 'PAYLOAD_SCHEMA_MISMATCH'
+  | 'DELAY_OUT_OF_RANGE';
+
+/** An entry was rejected before anything was sent to Postgres. `index` is its position in appendMany. */
+export class InvalidEntryError extends WalboxError {
+  constructor(
+    code: EntryErrorCode,
+    readonly field: string,
+    message: string,
+    readonly index?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `${index === undefined ? '' : `entries[${index}].`}${field}: ${message}`, options);
+  }
+}
+
+export class PayloadTooLargeError extends WalboxError {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+    readonly namespace: string,
+    readonly index?: number,
+  ) {
+    super(
+      'PAYLOAD_TOO_LARGE',
+      `${index === undefined ? '' : `entries[${index}].`}payload is ${bytes} bytes, over the ${limit}-byte limit of namespace "${namespace}"`,
+    );
+  }
+}
+
+export class UnknownNamespaceError extends WalboxError {
+  constructor(readonly namespace: string) {
+    super('UNKNOWN_NAMESPACE', `unknown namespace "${namespace}": create it with walbox.namespaces.upsert()`);
+  }
+}
+
+export class MigrationError extends WalboxError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MIGRATION_FAILED', message, options);
+  }
+}

@@ -1,0 +1,21 @@
+export type { CaptureOptions } from './capture.js';
+export type { Entry, EntryInput } from './entry.js';
+export { MAX_DELAY_MS } from './entry-encoding.js';
+export {
+  InvalidConfigError,
+  InvalidEntryError,
+  InvalidNameError,
+  MigrationError,
+  PayloadTooLargeError,
+  UnknownNamespaceError,
+  WalboxError,
+  type WalboxErrorCode,
+} from './errors.js';
+export type { Executor, KyselyLike, PgLike } from './executor.js';
+export type { MigrateResult } from './migrate.js';
+export type { NamespaceConfig, NamespaceConfigInput } from './namespace-config.js';
+export type { Namespaces } from './namespaces.js';
+export { LOG_START, type LogPosition, type ReadResult, readBatch } from './snapshot-reader.js';
+export { type TypedEntryInput, TypedNamespace } from './typed-namespace.js';
+export { Walbox } from './walbox.js';
+export type { WalboxConfig } from './walbox-config.js';

@@ -1,0 +1,95 @@
+import { UnknownNamespaceError } from './errors.js';
+import type { Queryable } from './executor.js';
+import {
+  type NamespaceConfig,
+  type NamespaceConfigInput,
+  type NamespaceRow,
+  namespaceFromRow,
+  resolveNamespaceConfig,
+} from './namespace-config.js';
+
+const COLUMNS =
+  'name, ordering, partitions, targets, retry, on_exhausted, max_payload_bytes, retention_hours';
+
+/** Control plane: namespace records in `<schema>.namespaces`, cached briefly for the append path. */
+export class Namespaces {
+  readonly #cache = new Map<string, { config: NamespaceConfig; at: number }>();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly schema: string,
+    private readonly cacheTtlMs = 5000,
+  ) {}
+
+  async upsert(input: NamespaceConfigInput): Promise<NamespaceConfig> {
+    const c = resolveNamespaceConfig(input);
+    const { rows } = await this.db.query<NamespaceRow>(
+      `insert into ${this.schema}.namespaces as n
+         (name, ordering, partitions, targets, retry, on_exhausted, max_payload_bytes, retention_hours)
+       values ($1, $2, $3, $4, $5, $6, $7, $8)
+       on conflict (name) do update set
+         ordering = excluded.ordering, partitions = excluded.partitions, targets = excluded.targets,
+         retry = excluded.retry, on_exhausted = excluded.on_exhausted,
+         max_payload_bytes = excluded.max_payload_bytes, retention_hours = excluded.retention_hours,
+         updated_at = now()
+       returning ${COLUMNS}`,
+      [
+        c.name,
+        c.ordering,
+        c.partitions,
+        c.targets,
+        JSON.stringify(c.retry),
+        c.onExhausted,
+        c.maxPayloadBytes,
+        c.retentionHours,
+      ],
+    );
+    return this.#remember(namespaceFromRow(rows[0]!));
+  }
+
+  async get(name: string): Promise<NamespaceConfig | undefined> {
+    return this.#fetch(this.db, name);
+  }
+
+  async list(): Promise<NamespaceConfig[]> {
+    const { rows } = await this.db.query<NamespaceRow>(
+      `select ${COLUMNS} from ${this.schema}.namespaces order by name`,
+    );
+    return rows.map((r) => this.#remember(namespaceFromRow(r)));
+  }
+
+  /**
+   * For the append path: the cached config, else one read through the caller's executor (so a namespace
+   * created earlier in the caller's own transaction is found).
+   */
+  async require(name: string, via: Queryable): Promise<NamespaceConfig> {
+    const hit = this.#cache.get(name);
+    if (hit && Date.now() - hit.at < this.cacheTtlMs) return hit.config;
+    const config = await this.#fetch(via, name);
+    if (!config) throw new UnknownNamespaceError(name);
+    return config;
+  }
+
+  /** Drops cached configs, e.g. after a namespace changed elsewhere. */
+  forget(name?: string): void {
+    if (name === undefined) this.#cache.clear();
+    else this.#cache.delete(name);
+  }
+
+  async #fetch(via: Queryable, name: string): Promise<NamespaceConfig | undefined> {
+    const { rows } = await via.query<NamespaceRow>(
+      `select ${COLUMNS} from ${this.schema}.namespaces where name = $1`,
+      [name],
+    );
+    if (!rows[0]) {
+      this.#cache.delete(name);
+      return undefined;
+    }
+    return this.#remember(namespaceFromRow(rows[0]));
+  }
+
+  #remember(config: NamespaceConfig): NamespaceConfig {
+    this.#cache.set(config.name, { config, at: Date.now() });
+    return config;
+  }
+}

@@ -1,0 +1,60 @@
+import type { Entry, EntryRow } from './entry.js';
+import { entryFromRow } from './entry.js';
+import type { Queryable } from './executor.js';
+
+/**
+ * A reader's position in one (namespace, partition) of the log, PgQ-style: `prev` is the snapshot taken when
+ * the previous window closed; the open window holds every entry whose writer is visible in `cur` but was not
+ * in `prev`, read in id order from `afterId`. Snapshots are pg_snapshot text ("xmin:xmax:xip,...").
+ */
+export interface LogPosition {
+  prev: string;
+  cur: string | null;
+  afterId: string | null;
+}
+
+/** The position before the first entry ever written: a snapshot in which no transaction is visible. */
+export const LOG_START: LogPosition = Object.freeze({ prev: '1:1:', cur: null, afterId: null });
+
+export interface ReadResult {
+  entries: Entry[];
+  next: LogPosition;
+}
+
+/**
+ * Reads the next batch after `position`. Never skips an entry whose transaction committed late (it is
+ * in `prev`'s xip list or beyond its xmax, and shows up once visible) and never waits for unrelated open
+ * transactions (only visibility in the new snapshot matters, not the global xmin).
+ */
+export async function readBatch(
+  db: Queryable,
+  schema: string,
+  where: { namespace: string; partition: number },
+  position: LogPosition,
+  limit: number,
+): Promise<ReadResult> {
+  let cur = position.cur;
+  if (cur === null) {
+    // Its own statement, before the SELECT: under READ COMMITTED the SELECT's snapshot is then at least as
+    // new, so every transaction `cur` calls committed has its rows visible to the SELECT.
+    const { rows } = await db.query<{ snap: string }>('select pg_current_snapshot()::text as snap');
+    cur = rows[0]!.snap;
+  }
+  const { rows } = await db.query<EntryRow>(
+    `select * from ${schema}.entries
+      where namespace = $1 and partition = $2
+        and (xid >= pg_snapshot_xmax($3::pg_snapshot)
+             or xid in (select pg_snapshot_xip($3::pg_snapshot)))
+        and pg_visible_in_snapshot(xid, $4::pg_snapshot)
+        and ($5::bigint is null or id > $5::bigint)
+      order by id
+      limit $6`,
+    [where.namespace, where.partition, position.prev, cur, position.afterId, limit],
+  );
+  const entries = rows.map((r) => entryFromRow(r));
+  const next: LogPosition =
+    entries.length < limit
+      ? { prev: cur, cur: null, afterId: null }
+      : { prev: position.prev, cur, afterId: entries[entries.length - 1]!.id };
+  return { entries, next };
+}

@@ -1,0 +1,55 @@
+import type { z } from 'zod';
+import type { Entry, EntryInput } from './entry.js';
+import { InvalidEntryError } from './errors.js';
+import type { Executor } from './executor.js';
+
+type AppendMany = (executor: Executor, entries: readonly EntryInput[]) => Promise<Entry[]>;
+
+export type TypedEntryInput<S extends z.ZodType> = Omit<EntryInput<z.input<S>>, 'namespace' | 'payload'> & {
+  payload: z.input<S>;
+};
+
+/**
+ * A namespace bound to a payload schema: producers get a compile-time check of the payload type and a
+ * run-time check against the schema, so they cannot write what consumers do not expect.
+ * Deletes may carry a null payload.
+ */
+export class TypedNamespace<S extends z.ZodType> {
+  constructor(
+    readonly name: string,
+    readonly payloadSchema: S,
+    private readonly appendMany_: AppendMany,
+  ) {}
+
+  async append(executor: Executor, entry: TypedEntryInput<S>): Promise<Entry<z.output<S>>> {
+    const [stored] = await this.appendMany_(executor, [this.#check(entry)]);
+    return stored as Entry<z.output<S>>;
+  }
+
+  async appendMany(
+    executor: Executor,
+    entries: readonly TypedEntryInput<S>[],
+  ): Promise<Entry<z.output<S>>[]> {
+    const checked = entries.map((e, i) => this.#check(e, entries.length === 1 ? undefined : i));
+    return (await this.appendMany_(executor, checked)) as Entry<z.output<S>>[];
+  }
+
+  #check(entry: TypedEntryInput<S>, index?: number): EntryInput {
+    if (entry.op === 'delete' && (entry.payload === null || entry.payload === undefined)) {
+      return { ...entry, namespace: this.name, payload: null };
+    }
+    const result = this.payloadSchema.safeParse(entry.payload);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      const path = ['payload', ...issue.path.map(String)].join('.');
+      throw new InvalidEntryError(
+        'PAYLOAD_SCHEMA_MISMATCH',
+        path,
+        `${issue.message} (namespace "${this.name}")`,
+        index,
+        { cause: result.error },
+      );
+    }
+    return { ...entry, namespace: this.name, payload: result.data };
+  }
+}

@@ -1,0 +1,69 @@
+import pg from 'pg';
+import type { z } from 'zod';
+import { appendEntries } from './append.js';
+import { type CaptureOptions, captureTable, uncaptureTable } from './capture.js';
+import type { Entry, EntryInput } from './entry.js';
+import { type Executor, type Queryable, toQueryable } from './executor.js';
+import { type MigrateResult, migrate } from './migrate.js';
+import { quoteIdent } from './names.js';
+import { Namespaces } from './namespaces.js';
+import { TypedNamespace } from './typed-namespace.js';
+import { resolveWalboxConfig, type WalboxConfig } from './walbox-config.js';
+
+export class Walbox {
+  /** The validated schema name, unquoted. */
+  readonly schema: string;
+  readonly namespaces: Namespaces;
+  readonly pool: pg.Pool;
+  readonly #ownsPool: boolean;
+  readonly #q: string;
+  readonly #db: Queryable;
+  #closed = false;
+
+  constructor(config: WalboxConfig) {
+    const c = resolveWalboxConfig(config);
+    this.schema = c.schema;
+    this.#q = quoteIdent('schema', c.schema);
+    this.#ownsPool = c.pool === undefined;
+    this.pool = c.pool ?? new pg.Pool({ connectionString: c.connectionString });
+    this.#db = toQueryable(this.pool);
+    this.namespaces = new Namespaces(this.#db, this.#q, c.namespaceCacheMs);
+  }
+
+  /** Creates or upgrades walbox's tables in its schema. Safe to run concurrently from many processes. */
+  migrate(): Promise<MigrateResult> {
+    return migrate(this.pool, this.schema);
+  }
+
+  /** Appends one entry on the caller's executor: durable when its transaction commits, gone if it rolls back. */
+  async append<P = unknown>(executor: Executor, entry: EntryInput<P>): Promise<Entry<P>> {
+    const [stored] = await appendEntries(this.#q, this.namespaces, executor, [entry]);
+    return stored as Entry<P>;
+  }
+
+  /** Appends many entries in one statement (one round trip), all or nothing. */
+  async appendMany(executor: Executor, entries: readonly EntryInput[]): Promise<Entry[]> {
+    return appendEntries(this.#q, this.namespaces, executor, entries);
+  }
+
+  /** A handle whose appends are type-checked against `payloadSchema` at compile time and at run time. */
+  namespace<S extends z.ZodType>(name: string, payloadSchema: S): TypedNamespace<S> {
+    return new TypedNamespace(name, payloadSchema, (executor, entries) => this.appendMany(executor, entries));
+  }
+
+  /** Installs a trigger that appends every INSERT/UPDATE/DELETE of `table` with before and after images. */
+  captureTable(table: string, options: CaptureOptions, executor?: Executor): Promise<void> {
+    return captureTable(executor ? toQueryable(executor) : this.#db, this.schema, table, options);
+  }
+
+  uncaptureTable(table: string, executor?: Executor): Promise<void> {
+    return uncaptureTable(executor ? toQueryable(executor) : this.#db, this.schema, table);
+  }
+
+  /** Ends the pool if walbox created it; a pool passed in stays the caller's to end. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsPool) await this.pool.end();
+  }
+}
