@@ -15,7 +15,7 @@ export type { Executor, KyselyLike, PgLike } from './executor.js';
 export type { MigrateResult } from './migrate.js';
 export type { NamespaceConfig, NamespaceConfigInput } from './namespace-config.js';
 export type { Namespaces } from './namespaces.js';
-export { LOG_START, type LogPosition, type ReadResult, readBatch } from './snapshot-reader.js';
+export { LOG_START, type LogPosition, type ReadResult } from './snapshot-reader.js';
 export { type TypedEntryInput, TypedNamespace } from './typed-namespace.js';
 export { Walbox } from './walbox.js';
 export type { WalboxConfig } from './walbox-config.js';

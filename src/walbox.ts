@@ -7,6 +7,7 @@ import { type Executor, type Queryable, toQueryable } from './executor.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { quoteIdent } from './names.js';
 import { Namespaces } from './namespaces.js';
+import { type LogPosition, type ReadResult, readBatch } from './snapshot-reader.js';
 import { TypedNamespace } from './typed-namespace.js';
 import { resolveWalboxConfig, type WalboxConfig } from './walbox-config.js';
 
@@ -58,6 +59,26 @@ export class Walbox {
 
   uncaptureTable(table: string, executor?: Executor): Promise<void> {
     return uncaptureTable(executor ? toQueryable(executor) : this.#db, this.schema, table);
+  }
+
+  /**
+   * Reads the next batch of one (namespace, partition) after `position` (start from LOG_START), in log order.
+   * The building block of the dispatcher; also handy for ad-hoc consumers and tests.
+   */
+  readBatch(
+    where: { namespace: string; partition?: number },
+    position: LogPosition,
+    limit = 1000,
+    executor?: Executor,
+  ): Promise<ReadResult> {
+    const db = executor ? toQueryable(executor) : this.#db;
+    return readBatch(
+      db,
+      this.#q,
+      { namespace: where.namespace, partition: where.partition ?? 0 },
+      position,
+      limit,
+    );
   }
 
   /** Ends the pool if walbox created it; a pool passed in stays the caller's to end. Idempotent. */
