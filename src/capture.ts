@@ -1,4 +1,4 @@
-import { InvalidConfigError } from './errors.js';
+import { InvalidConfigError, UnknownNamespaceError } from './errors.js';
 import type { Queryable } from './executor.js';
 import { assertIdentifier, assertLogicalName, quoteIdent, quoteQualified } from './names.js';
 
@@ -17,6 +17,10 @@ export async function captureTable(db: Queryable, schema: string, table: string,
   assertLogicalName('namespace', options.namespace);
   assertIdentifier('column', options.keyColumn);
   const trigger = quoteIdent('trigger', triggerName(schema));
+  const q = quoteIdent('schema', schema);
+  // Checked here: otherwise the trigger would make every later write to the table fail with WB001.
+  const known = await db.query(`select 1 from ${q}.namespaces where name = $1`, [options.namespace]);
+  if (known.rows.length === 0) throw new UnknownNamespaceError(options.namespace);
   const { rows } = await db.query<{ found: boolean }>(
     `select exists (
        select 1 from pg_attribute
@@ -31,7 +35,7 @@ export async function captureTable(db: Queryable, schema: string, table: string,
   }
   await db.query(
     `create or replace trigger ${trigger} after insert or update or delete on ${qualified}
-       for each row execute function ${quoteIdent('schema', schema)}.capture_trigger('${options.namespace}', '${options.keyColumn}')`,
+       for each row execute function ${q}.capture_trigger('${options.namespace}', '${options.keyColumn}')`,
   );
 }
 

@@ -56,6 +56,10 @@ export function encodeEntry(entry: EntryInput, ns: NamespaceConfig, index?: numb
     throw fail('DELAY_OUT_OF_RANGE', 'delay', 'give either delay or deliverAt, not both');
   }
   if (entry.delay !== undefined) {
+    // Checked before destructuring: `delay: null` from untyped callers must be a typed error, not a TypeError.
+    if (typeof entry.delay !== 'object' || entry.delay === null) {
+      throw fail('DELAY_OUT_OF_RANGE', 'delay', 'expected { ms, jitterMs? }');
+    }
     const { ms, jitterMs = 0 } = entry.delay;
     for (const [field, v] of [
       ['delay.ms', ms],

@@ -55,6 +55,8 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<MigrateRes
       const done = new Set(rows.map((r) => r.version));
       for (const m of migrations) {
         if (done.has(m.version)) continue;
+        // The file name, as in `applied`: "0001_log".
+        const label = `${String(m.version).padStart(4, '0')}_${m.name}`;
         try {
           await client.query('begin');
           await client.query(m.sql);
@@ -66,11 +68,11 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<MigrateRes
         } catch (err) {
           await client.query('rollback').catch(() => {});
           throw new MigrationError(
-            `migration ${m.version}_${m.name} failed in schema "${schema}": ${(err as Error).message}`,
+            `migration ${label} failed in schema "${schema}": ${(err as Error).message}`,
             { cause: err },
           );
         }
-        applied.push(`${String(m.version).padStart(4, '0')}_${m.name}`);
+        applied.push(label);
       }
       return { applied, current: Math.max(0, ...migrations.map((m) => m.version)) };
     } finally {

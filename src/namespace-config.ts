@@ -79,7 +79,9 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, pre
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const field = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)';
+  // An unknown option is reported at its parent object; name the option itself (a typo like "partiton").
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+  const field = [prefix, ...path.map(String)].filter(Boolean).join('.') || '(root)';
   throw new InvalidConfigError(field, issue.message, { cause: result.error });
 }
 
