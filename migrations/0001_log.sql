@@ -84,6 +84,18 @@ $$;
 
 select {{schema}}.ensure_partitions(7);
 
+-- Wakes dispatchers once per appending statement (not per entry). Sessions that must not pay NOTIFY's
+-- commit-time lock (or that run behind PgBouncer in transaction mode) set walbox.notify = 'off';
+-- dispatchers then find the work by polling.
+create function {{schema}}.notify_append(p_namespaces text[]) returns void
+language plpgsql as $$
+begin
+  if coalesce(current_setting('walbox.notify', true), '') <> 'off' then
+    perform pg_notify('walbox_' || '{{schema_raw}}', array_to_string(p_namespaces, ','));
+  end if;
+end;
+$$;
+
 -- Appends a JSON array of entries in one statement. Each element:
 --   {"namespace","key","op","payload","before","headers","targets","delay_ms","jitter_ms","deliver_at",
 --    "idempotency_key","actor"}
@@ -100,7 +112,7 @@ language plpgsql as $$
 declare
   v_bad record;
   v_ids bigint[];
-  v_actor text := coalesce(current_setting('walbox.actor', true), session_user);
+  v_actor text := coalesce(nullif(current_setting('walbox.actor', true), ''), session_user);
 begin
   -- Backstop checks for SQL callers; the SDK has already rejected these before sending anything.
   select x.namespace, x.key, x.op, n.name as known,
@@ -183,6 +195,9 @@ begin
          e.deliver_at, e.idempotency_key, e.xid, e.created_at, e.actor, false
     from inserted e join input i on i.new_id = e.id
    order by i.ord;
+
+  perform {{schema}}.notify_append(array(
+    select distinct x.namespace from json_to_recordset(p_entries) as x(namespace text)));
 
   -- Entries whose idempotency key was already taken (earlier, or earlier in this batch): return the
   -- existing entry. A separate statement, so it sees rows committed while the insert waited on the key.

@@ -1,4 +1,7 @@
 export type { CaptureOptions } from './capture.js';
+export { Dispatcher, type DispatcherEvents } from './dispatch/dispatcher.js';
+export type { DispatcherOptions } from './dispatch/dispatcher-config.js';
+export { type BatchResult, functionSink, type Sink, type SinkContext } from './dispatch/sink.js';
 export type { Entry, EntryInput } from './entry.js';
 export { MAX_DELAY_MS } from './entry-encoding.js';
 export {

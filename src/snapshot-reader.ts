@@ -32,6 +32,8 @@ export async function readBatch(
   where: { namespace: string; partition: number },
   position: LogPosition,
   limit: number,
+  /** Only entries addressed to this target (the window still advances past the others). */
+  target?: string,
 ): Promise<ReadResult> {
   let cur = position.cur;
   if (cur === null) {
@@ -47,9 +49,10 @@ export async function readBatch(
              or xid in (select pg_snapshot_xip($3::pg_snapshot)))
         and pg_visible_in_snapshot(xid, $4::pg_snapshot)
         and ($5::bigint is null or id > $5::bigint)
+        and ($7::text is null or $7::text = any(targets))
       order by id
       limit $6`,
-    [where.namespace, where.partition, position.prev, cur, position.afterId, limit],
+    [where.namespace, where.partition, position.prev, cur, position.afterId, limit, target ?? null],
   );
   const entries = rows.map((r) => entryFromRow(r));
   const next: LogPosition =

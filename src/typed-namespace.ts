@@ -5,9 +5,12 @@ import type { Executor } from './executor.js';
 
 type AppendMany = (executor: Executor, entries: readonly EntryInput[]) => Promise<Entry[]>;
 
-export type TypedEntryInput<S extends z.ZodType> = Omit<EntryInput<z.input<S>>, 'namespace' | 'payload'> & {
-  payload: z.input<S>;
-};
+type TypedBase = Omit<EntryInput, 'namespace' | 'payload'>;
+
+/** An entry of a typed namespace: a payload of the schema's input type, or a delete without payload. */
+export type TypedEntryInput<S extends z.ZodType> =
+  | (TypedBase & { payload: z.input<S> })
+  | (TypedBase & { op: 'delete'; payload?: null });
 
 /**
  * A namespace bound to a payload schema: producers get a compile-time check of the payload type and a

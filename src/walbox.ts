@@ -2,6 +2,9 @@ import pg from 'pg';
 import type { z } from 'zod';
 import { appendEntries } from './append.js';
 import { type CaptureOptions, captureTable, uncaptureTable } from './capture.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import type { DispatcherOptions } from './dispatch/dispatcher-config.js';
+import type { Sink } from './dispatch/sink.js';
 import type { Entry, EntryInput } from './entry.js';
 import { type Executor, type Queryable, toQueryable } from './executor.js';
 import { type MigrateResult, migrate } from './migrate.js';
@@ -78,6 +81,25 @@ export class Walbox {
       { namespace: where.namespace, partition: where.partition ?? 0 },
       position,
       limit,
+    );
+  }
+
+  /**
+   * A dispatcher delivering this walbox's log to `sinks` (keyed by target name). Call start() on it.
+   * Several processes may run dispatchers on one database; they share the partitions.
+   */
+  dispatcher(options: { sinks: Record<string, Sink> } & DispatcherOptions): Dispatcher {
+    const { sinks, ...rest } = options;
+    return new Dispatcher(
+      {
+        pool: this.pool,
+        db: this.#db,
+        schema: this.schema,
+        quotedSchema: this.#q,
+        namespaces: this.namespaces,
+      },
+      sinks,
+      rest,
     );
   }
 

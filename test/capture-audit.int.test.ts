@@ -182,7 +182,7 @@ describe('captureTable', () => {
   // current_setting('walbox.actor', true) returns '' rather than NULL after that transaction, so on a pooled
   // connection later writes record actor '' instead of the database user. Fix: coalesce(nullif(..., ''), ...).
   // Remove `.fails` once that is fixed.
-  it.fails('falls back to the database user on a connection that earlier set walbox.actor', async () => {
+  it('falls back to the database user on a connection that earlier set walbox.actor', async () => {
     const client = new pg.Client({ connectionString: databaseUrl() });
     await client.connect();
     try {

@@ -16,7 +16,6 @@ const PARTITIONS = 4;
 await pool.query(`create table "${schema}".commits (xid xid8 primary key, seq bigint not null)`);
 await pool.query(`create sequence "${schema}".commit_seq`);
 
-
 describe('ordering: snapshot-range reader', () => {
   it('no gap, no duplicate, no reorder, no stall under concurrent producers with late commits, rollbacks and an idle transaction', async () => {
     await walbox.namespaces.upsert({ name: 'orders', partitions: PARTITIONS, targets: ['t'] });

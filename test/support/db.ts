@@ -19,6 +19,7 @@ export async function isolatedWalbox(label: string) {
   afterAll(async () => {
     await walbox.close();
     await pool.query(`drop schema if exists "${schema}" cascade`);
+    await pool.query(`drop schema if exists "${schema}_boss" cascade`);
     await pool.end();
   });
   return { pool, walbox, schema };

@@ -1,0 +1,199 @@
+/**
+ * Benchmark of the append path: the cost walbox.append adds to a business transaction, and appendMany
+ * throughput against a bare multi-row INSERT. Not a test: it prints numbers next to their goals.
+ *
+ *   npm run bench:append
+ *   BENCH_SECONDS=10   seconds per measured variant, split over the rounds (default 10)
+ *   BENCH_WORKERS=8    concurrent transactions of the append-in-tx part (a 1-worker run always follows)
+ *   BENCH_ROUNDS=3     alternating A/B rounds per comparison
+ *   BENCH_CONNS=1,2,4  concurrent connections of the appendMany part
+ *   DATABASE_URL       else postgres://postgres@127.0.0.1:5432/test, else an embedded Postgres
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import pg from 'pg';
+import { type EntryInput, Walbox } from '../src/index.js';
+import { openBenchDatabase, redact } from './support/database.js';
+import { alternate, fmt, type PhaseResult, percentile, perSecond, runPhase } from './support/measure.js';
+
+const SECONDS = envNumber('BENCH_SECONDS', 10);
+const WORKERS = envNumber('BENCH_WORKERS', 8);
+const ROUNDS = envNumber('BENCH_ROUNDS', 3);
+const CONNS = (process.env.BENCH_CONNS ?? '1,2,4').split(',').map(Number);
+const WARMUP_SECONDS = Math.min(1, SECONDS / 10);
+const BATCH = 1000;
+const KEYS = 10_000;
+const TX_RATIO_GOAL = 1.15;
+const BATCH_GOAL = 100_000;
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
+  return n;
+}
+
+interface OrderRow {
+  id: string;
+  customer: string;
+  amount: number;
+  created_at: Date;
+}
+
+/** The order as an outbox payload: the row plus a few line items, about 200 bytes of JSON. */
+function orderPayload(o: OrderRow) {
+  return {
+    id: o.id,
+    customer: o.customer,
+    amount: o.amount,
+    currency: 'EUR',
+    createdAt: o.created_at,
+    items: [
+      { sku: 'SKU-000017', qty: 2, price: 1999 },
+      { sku: 'SKU-004242', qty: 1, price: o.amount - 3998 },
+    ],
+  };
+}
+
+function randomOrder(i: number): OrderRow {
+  return {
+    id: String(i),
+    customer: `customer-${String(i % 100_000).padStart(6, '0')}`,
+    amount: 4000 + (i % 5000),
+    created_at: new Date(),
+  };
+}
+
+async function main() {
+  const db = await openBenchDatabase();
+  const schema = `bench_append_${randomBytes(4).toString('hex')}`;
+  const q = `"${schema}"`;
+  const pool = new pg.Pool({ connectionString: db.url, max: Math.max(WORKERS, ...CONNS) + 2 });
+  const walbox = new Walbox({ pool, schema });
+  try {
+    const cpus = os.cpus();
+    const { rows } = await pool.query<{ version: string }>('select version()');
+    console.log(
+      `config      BENCH_SECONDS=${SECONDS} BENCH_WORKERS=${WORKERS} BENCH_ROUNDS=${ROUNDS} BENCH_CONNS=${CONNS.join(',')}  node ${process.version}`,
+    );
+    console.log(
+      `machine     ${cpus.length} cpus  ${cpus[0]?.model.trim()}  ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM  ${os.platform()} ${os.release()}`,
+    );
+    console.log(`postgres    ${rows[0]!.version}`);
+    console.log(`database    ${redact(db.url)} (${db.source})  schema ${schema}`);
+
+    await walbox.migrate();
+    await walbox.namespaces.upsert({ name: 'orders', targets: ['search'] });
+    await walbox.namespaces.upsert({ name: 'bulk', targets: ['search'] });
+    await pool.query(`create table ${q}.orders (
+      id bigserial primary key, customer text not null, amount int not null,
+      created_at timestamptz not null default now())`);
+    // What the bare reference writes: the same rows into a plain table, no walbox.
+    await pool.query(`create table ${q}.plain_entries (
+      id bigserial primary key, namespace text not null, key text not null, op text not null, payload jsonb,
+      created_at timestamptz not null default now())`);
+
+    for (const workers of [...new Set([WORKERS, 1])]) await appendInTx(pool, walbox, q, workers);
+    for (const conns of CONNS) await appendManyThroughput(pool, walbox, q, conns);
+  } finally {
+    await walbox.close();
+    await pool.query(`drop schema if exists ${q} cascade`).catch((err) => console.error('cleanup:', err));
+    await pool.end();
+    await db.stop();
+  }
+}
+
+/** BEGIN; INSERT order; COMMIT against the same plus walbox.append of the order, on `workers` connections. */
+async function appendInTx(pool: pg.Pool, walbox: Walbox, q: string, workers: number) {
+  const clients = await Promise.all(Array.from({ length: workers }, () => pool.connect()));
+  let n = 0;
+  const tx = (withAppend: boolean) => async (client: pg.PoolClient) => {
+    const customer = `customer-${String(n++ % 100_000).padStart(6, '0')}`;
+    await client.query('begin');
+    try {
+      const { rows } = await client.query<OrderRow>(
+        `insert into ${q}.orders (customer, amount) values ($1, $2) returning id, customer, amount, created_at`,
+        [customer, 4000 + (n % 5000)],
+      );
+      const order = rows[0]!;
+      if (withAppend) {
+        await walbox.append(client, {
+          namespace: 'orders',
+          key: order.id,
+          op: 'upsert',
+          payload: orderPayload(order),
+        });
+      }
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback');
+      throw err;
+    }
+    return 1;
+  };
+  try {
+    await runPhase(clients, WARMUP_SECONDS, tx(false));
+    await runPhase(clients, WARMUP_SECONDS, tx(true));
+    const r = await alternate(
+      {
+        baseline: (s) => runPhase(clients, s, tx(false)),
+        withAppend: (s) => runPhase(clients, s, tx(true)),
+      },
+      SECONDS,
+      ROUNDS,
+    );
+    const ratio = perSecond(r.baseline, 'ops') / perSecond(r.withAppend, 'ops');
+    console.log(
+      `append-in-tx  workers=${workers}  baseline ${txLine(r.baseline)} | with append ${txLine(r.withAppend)} | ratio ${fmt.ratio(ratio)} (goal < ${TX_RATIO_GOAL}) ${ratio < TX_RATIO_GOAL ? 'ok' : 'MISSED'}`,
+    );
+  } finally {
+    for (const c of clients) c.release();
+  }
+}
+
+function txLine(p: PhaseResult): string {
+  return `${fmt.rate(perSecond(p, 'ops'))} tx/s p50 ${fmt.ms(percentile(p, 0.5))} p99 ${fmt.ms(percentile(p, 0.99))}`;
+}
+
+/** Batches of 1,000 entries over 10,000 keys via appendMany(pool), against one bare INSERT of the same rows. */
+async function appendManyThroughput(pool: pg.Pool, walbox: Walbox, q: string, conns: number) {
+  let n = 0;
+  const batch = (): EntryInput[] =>
+    Array.from({ length: BATCH }, () => {
+      const order = randomOrder(n++);
+      return {
+        namespace: 'bulk',
+        key: `k${Math.floor(Math.random() * KEYS)}`,
+        op: 'upsert',
+        payload: orderPayload(order),
+      };
+    });
+  const viaWalbox = async () => (await walbox.appendMany(pool, batch())).length;
+  const bare = async () => {
+    const { rowCount } = await pool.query(
+      `insert into ${q}.plain_entries (namespace, key, op, payload)
+       select namespace, key, op, payload
+         from json_to_recordset($1::json) as x(namespace text, key text, op text, payload jsonb)`,
+      [JSON.stringify(batch())],
+    );
+    return rowCount ?? 0;
+  };
+  const slots = Array.from({ length: conns }, (_, i) => i);
+  await runPhase(slots, WARMUP_SECONDS, viaWalbox);
+  await runPhase(slots, WARMUP_SECONDS, bare);
+  const r = await alternate(
+    {
+      appendMany: (s) => runPhase(slots, s, viaWalbox),
+      bare: (s) => runPhase(slots, s, bare),
+    },
+    SECONDS,
+    ROUNDS,
+  );
+  const walboxRate = perSecond(r.appendMany, 'items');
+  const bareRate = perSecond(r.bare, 'items');
+  console.log(
+    `appendMany    conns=${conns}  batch=${BATCH}  ${fmt.rate(walboxRate)} entries/s p50 ${fmt.ms(percentile(r.appendMany, 0.5))}/batch (goal >= ${fmt.rate(BATCH_GOAL)}) ${walboxRate >= BATCH_GOAL ? 'ok' : 'MISSED'} | bare insert ${fmt.rate(bareRate)} entries/s p50 ${fmt.ms(percentile(r.bare, 0.5))}/batch | bare/appendMany ${fmt.ratio(bareRate / walboxRate)}`,
+  );
+}
+
+await main();

@@ -1,0 +1,75 @@
+import type { Queryable } from '../executor.js';
+import type { CursorState, PartitionRef } from './drain-step.js';
+
+interface CursorRow {
+  prev: string;
+  cur: string | null;
+  after_id: string | null;
+  failures: number;
+  retry_at: Date | null;
+}
+
+/**
+ * The exclusive right to drain one (namespace, target, partition): a row lock-free lease that lapses unless
+ * its holder renews it. Creates the cursor on first use (reading from the start of the log).
+ */
+export class CursorLease {
+  constructor(
+    private readonly db: Queryable,
+    private readonly schema: string,
+    readonly ref: PartitionRef,
+    readonly owner: string,
+    readonly leaseMs: number,
+  ) {}
+
+  /** The cursor if the lease was free, lapsed or already ours; undefined if another live holder has it. */
+  async acquire(): Promise<CursorState | undefined> {
+    const { rows } = await this.db.query<CursorRow>(
+      `insert into ${this.schema}.cursors as c (namespace, target, partition, lease_owner, lease_until)
+       values ($1, $2, $3, $4, clock_timestamp() + make_interval(secs => $5::float8 / 1000))
+       on conflict (namespace, target, partition) do update
+          set lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+        where c.lease_owner is null or c.lease_owner = excluded.lease_owner or c.lease_until < clock_timestamp()
+       returning prev_snapshot::text as prev, cur_snapshot::text as cur, after_id::text, failures, retry_at`,
+      [this.ref.namespace, this.ref.target, this.ref.partition, this.owner, this.leaseMs],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      position: { prev: row.prev, cur: row.cur, afterId: row.after_id },
+      failures: row.failures,
+      retryAt: row.retry_at,
+    };
+  }
+
+  /** Extends the lease; false if it lapsed meanwhile (another dispatcher may hold it now). */
+  async renew(): Promise<boolean> {
+    const { rows } = await this.db.query(
+      `update ${this.schema}.cursors
+          set lease_until = clock_timestamp() + make_interval(secs => $5::float8 / 1000)
+        where namespace = $1 and target = $2 and partition = $3
+          and lease_owner = $4 and lease_until > clock_timestamp()
+        returning 1`,
+      [this.ref.namespace, this.ref.target, this.ref.partition, this.owner, this.leaseMs],
+    );
+    return rows.length === 1;
+  }
+
+  async release(): Promise<void> {
+    await this.db.query(
+      `update ${this.schema}.cursors set lease_owner = null, lease_until = null
+        where namespace = $1 and target = $2 and partition = $3 and lease_owner = $4`,
+      [this.ref.namespace, this.ref.target, this.ref.partition, this.owner],
+    );
+  }
+
+  /** When the earliest parked entry that is not blocked becomes due, if any. */
+  async nextDue(): Promise<Date | null> {
+    const { rows } = await this.db.query<{ at: Date | null }>(
+      `select min(not_before) as at from ${this.schema}.parked
+        where namespace = $1 and target = $2 and partition = $3 and not blocked`,
+      [this.ref.namespace, this.ref.target, this.ref.partition],
+    );
+    return rows[0]?.at ?? null;
+  }
+}

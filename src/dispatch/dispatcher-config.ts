@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { parseOrThrow } from '../namespace-config.js';
+
+export const dispatcherConfigSchema = z
+  .object({
+    /** Most entries offered to a sink in one apply call. */
+    batchSize: z.number().int().min(1).max(10_000).default(1000),
+    /** Partitions this process drains at once. */
+    concurrency: z.number().int().min(1).max(256).default(8),
+    /**
+     * 'listen': LISTEN/NOTIFY wake-ups (tens of ms), with polling as a safety net.
+     * 'poll': no LISTEN (PgBouncer transaction pooling); find work every pollIntervalMs.
+     */
+    wakeup: z.enum(['listen', 'poll']).default('listen'),
+    /** How often an idle drain and the supervisor look for new entries when no notification came. */
+    pollIntervalMs: z.number().int().min(5).max(60_000).default(250),
+    /** A drain lease lapses this long after its holder's last heartbeat; a survivor then takes over. */
+    leaseMs: z.number().int().min(1000).max(600_000).default(15_000),
+    /** How often each dispatcher looks for partitions with work and no live lease. */
+    superviseMs: z.number().int().min(100).max(600_000).default(5000),
+    /** Longest time one drain job holds a partition before handing it on (fairness across partitions). */
+    maxDrainMs: z.number().int().min(100).max(600_000).default(10_000),
+    /** A drain with nothing to do gives its partition up after this long. */
+    idleReleaseMs: z.number().int().min(0).max(600_000).default(2000),
+    /** A sink's apply that takes longer fails the batch (and is retried). */
+    applyTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** Graceful stop waits this long for in-flight batches, then abandons them (they are re-delivered). */
+    stopTimeoutMs: z.number().int().min(0).max(600_000).default(30_000),
+  })
+  .strict()
+  .refine((c) => c.superviseMs < c.leaseMs, { message: 'must be below leaseMs', path: ['superviseMs'] });
+
+export type DispatcherOptions = z.input<typeof dispatcherConfigSchema>;
+export type ResolvedDispatcherConfig = Readonly<z.output<typeof dispatcherConfigSchema>>;
+
+export function resolveDispatcherConfig(input: unknown): ResolvedDispatcherConfig {
+  return Object.freeze(parseOrThrow(dispatcherConfigSchema, input, ''));
+}

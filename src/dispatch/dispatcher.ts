@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import type { Entry } from '../entry.js';
+import type { Queryable } from '../executor.js';
+import type { Namespaces } from '../namespaces.js';
+import {
+  type DispatcherOptions,
+  type ResolvedDispatcherConfig,
+  resolveDispatcherConfig,
+} from './dispatcher-config.js';
+import type { PartitionRef, StepOutcome } from './drain-step.js';
+import { type DrainEnd, PartitionDrain } from './partition-drain.js';
+import type { Sink } from './sink.js';
+import { WorkFinder } from './work-finder.js';
+
+export interface DispatcherEvents {
+  delivered: [{ namespace: string; target: string; partition: number; entries: readonly Entry[] }];
+  retried: [{ target: string; entry: Entry; attempt: number; error: string; nextAttemptAt: Date }];
+  'dead-lettered': [{ target: string; entry: Entry; attempts: number; error: string; blocked: boolean }];
+  'batch-failed': [{ namespace: string; target: string; partition: number; failures: number; retryAt: Date }];
+  error: [Error];
+}
+
+/** What the dispatcher needs from Walbox: no more. */
+export interface DispatcherDeps {
+  pool: pg.Pool;
+  db: Queryable;
+  /** Unquoted and quoted schema name. */
+  schema: string;
+  quotedSchema: string;
+  namespaces: Namespaces;
+}
+
+interface DrainJob {
+  namespace: string;
+  target: string;
+  partition: number;
+}
+
+/**
+ * The data plane. pg-boss schedules one drain job per (namespace, target, partition) (policy 'short': at
+ * most one queued per partition), re-runs work after crashes and wakes delayed work; the cursor lease makes
+ * sure one process at a time drains a partition, whichever process fetched the job.
+ */
+export class Dispatcher extends EventEmitter<DispatcherEvents> {
+  readonly id = randomUUID();
+  readonly config: ResolvedDispatcherConfig;
+  readonly #sinks: ReadonlyMap<string, Sink>;
+  readonly #active = new Map<string, { drain: PartitionDrain; done: Promise<DrainEnd> }>();
+  #boss: PgBoss | undefined;
+  #workers: Array<{ queue: string; id: string }> = [];
+  #listener: pg.Client | undefined;
+  #finder: WorkFinder;
+  #supervisor: NodeJS.Timeout | undefined;
+  #supervising: Promise<void> | undefined;
+  #superviseAgain = false;
+  #stopping = new AbortController();
+  #state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
+  #startPromise: Promise<void> | undefined;
+  #stopPromise: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: DispatcherDeps,
+    sinks: Record<string, Sink>,
+    options: DispatcherOptions = {},
+  ) {
+    super();
+    this.config = resolveDispatcherConfig(options);
+    if (Object.keys(sinks).length === 0) throw new TypeError('walbox: a dispatcher needs at least one sink');
+    this.#sinks = new Map(Object.entries(sinks));
+    this.#finder = new WorkFinder(deps.db, deps.quotedSchema, [...this.#sinks.keys()]);
+  }
+
+  /** Starts pg-boss workers, the wake-up listener and the supervisor. Idempotent. */
+  start(): Promise<void> {
+    this.#startPromise ??= this.#start();
+    return this.#startPromise;
+  }
+
+  async #start(): Promise<void> {
+    this.#state = 'starting';
+    const { pool, schema } = this.deps;
+    const boss = new PgBoss({
+      db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values as unknown[]) },
+      schema: bossSchema(schema),
+      // Expired jobs are harmless here (leases decide who drains) but are cleaned up promptly.
+      maintenanceIntervalSeconds: 30,
+      monitorStateIntervalSeconds: 60,
+    });
+    boss.on('error', (err) => this.#error(err));
+    await boss.start();
+    this.#boss = boss;
+    for (const target of this.#sinks.keys()) {
+      const queue = queueName(target);
+      if (!(await boss.getQueue(queue))) {
+        await boss.createQueue(queue, { name: queue, policy: 'short', retryLimit: 0 }).catch(async (err) => {
+          if (!(await boss.getQueue(queue))) throw err; // lost a creation race: fine
+        });
+      }
+      for (let i = 0; i < this.config.concurrency; i++) {
+        const id = await boss.work<DrainJob>(
+          queue,
+          { batchSize: 1, pollingIntervalSeconds: Math.max(0.5, this.config.pollIntervalMs / 1000) },
+          async ([job]) => {
+            if (job) await this.#runDrain(job.data);
+          },
+        );
+        this.#workers.push({ queue, id });
+      }
+    }
+    if (this.config.wakeup === 'listen') await this.#listen();
+    this.#state = 'started';
+    await this.#supervise();
+    const every = this.config.wakeup === 'poll' ? this.config.pollIntervalMs : this.config.superviseMs;
+    this.#supervisor = setInterval(() => void this.#supervise(), every);
+  }
+
+  /**
+   * Graceful stop: no new batches; in-flight ones finish (or are abandoned after stopTimeoutMs, to be
+   * re-delivered later); leases are released and their partitions handed to other dispatchers. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopPromise ??= this.#stop();
+    return this.#stopPromise;
+  }
+
+  async #stop(): Promise<void> {
+    await this.#startPromise?.catch(() => {});
+    this.#state = 'stopping';
+    clearInterval(this.#supervisor);
+    this.#stopping.abort(new Error('dispatcher stopping'));
+    await this.#listener?.end().catch(() => {});
+    const drains = [...this.#active.values()].map((a) => a.done.catch(() => {}));
+    await Promise.race([Promise.all(drains), delay(this.config.stopTimeoutMs)]);
+    await this.#boss?.stop({
+      graceful: true,
+      wait: true,
+      timeout: Math.max(1000, this.config.stopTimeoutMs),
+    });
+    await Promise.all([...this.#sinks.values()].map((s) => s.close?.().catch((err) => this.#error(err))));
+    this.#state = 'stopped';
+  }
+
+  async #runDrain(job: DrainJob): Promise<void> {
+    const sink = this.#sinks.get(job.target);
+    if (!sink || this.#state !== 'started') return;
+    const k = refKey(job);
+    if (this.#active.has(k)) return; // this process already drains it
+    const drain = new PartitionDrain(
+      this.deps.db,
+      this.deps.quotedSchema,
+      job,
+      this.id,
+      sink,
+      this.deps.namespaces,
+      this.config,
+      { onStep: (ref, outcome) => this.#report(ref, outcome), onError: (err) => this.#error(err) },
+    );
+    const done = drain.run(this.#stopping.signal);
+    this.#active.set(k, { drain, done });
+    try {
+      const end = await done;
+      if (end.reason === 'yield' || end.reason === 'stopped') {
+        await this.#kick(job); // hand the partition on: any dispatcher may pick it up
+      } else if (end.reason === 'idle' && end.nextDue) {
+        await this.#kick(job, end.nextDue); // pg-boss wakes delayed and backed-off entries
+      }
+    } catch (err) {
+      this.#error(err);
+    } finally {
+      this.#active.delete(k);
+    }
+  }
+
+  async #kick(job: DrainJob, startAfter?: Date): Promise<void> {
+    const boss = this.#boss;
+    if (!boss) return;
+    const queue = queueName(job.target);
+    const at = startAfter && startAfter.getTime() > Date.now() ? startAfter : undefined;
+    await boss.send(queue, job, {
+      // One queued job per partition; a deferred one gets its own key so it never hides an immediate one.
+      singletonKey: at ? `${refKey(job)}@${Math.ceil(at.getTime() / 1000)}` : refKey(job),
+      ...(at ? { startAfter: at } : {}),
+      expireInSeconds: Math.ceil((this.config.maxDrainMs + this.config.applyTimeoutMs) / 1000) + 30,
+      retryLimit: 0,
+    });
+    if (!at && this.#state === 'started') {
+      for (const w of this.#workers) if (w.queue === queue) boss.notifyWorker(w.id);
+    }
+  }
+
+  /**
+   * Finds partitions with work and no live lease, and kicks them: the safety net under NOTIFY, and the
+   * whole mechanism in poll mode. Calls that arrive while one runs coalesce into one more run.
+   */
+  async #supervise(): Promise<void> {
+    if (this.#supervising) {
+      this.#superviseAgain = true;
+      return this.#supervising;
+    }
+    this.#supervising = (async () => {
+      do {
+        this.#superviseAgain = false;
+        if (this.#state !== 'started') return;
+        try {
+          for (const ref of await this.#finder.pending()) {
+            const running = this.#active.get(refKey(ref));
+            if (running) running.drain.wakeup.wake();
+            else await this.#kick(ref);
+          }
+        } catch (err) {
+          this.#error(err);
+        }
+      } while (this.#superviseAgain);
+    })().finally(() => {
+      this.#supervising = undefined;
+    });
+    return this.#supervising;
+  }
+
+  async #listen(): Promise<void> {
+    const client = new pg.Client(this.deps.pool.options);
+    client.on('error', (err) => this.#error(err));
+    client.on('notification', (msg) => {
+      const namespaces = new Set((msg.payload ?? '').split(','));
+      let cold = false;
+      for (const { drain } of this.#active.values()) {
+        if (namespaces.has(drain.ref.namespace)) drain.wakeup.wake();
+      }
+      for (const ns of namespaces) cold ||= !this.#hasActive(ns);
+      if (cold) void this.#supervise();
+    });
+    await client.connect();
+    await client.query(`listen "walbox_${this.deps.schema}"`);
+    this.#listener = client;
+  }
+
+  #hasActive(namespace: string): boolean {
+    for (const { drain } of this.#active.values()) if (drain.ref.namespace === namespace) return true;
+    return false;
+  }
+
+  #report(ref: PartitionRef, o: StepOutcome): void {
+    if (o.delivered.length > 0) this.emit('delivered', { ...ref, entries: o.delivered });
+    for (const r of o.retried) this.emit('retried', { target: ref.target, ...r });
+    for (const d of o.deadLettered) this.emit('dead-lettered', { target: ref.target, ...d });
+    if (o.batchFailed && o.cursor.retryAt) {
+      this.emit('batch-failed', { ...ref, failures: o.cursor.failures, retryAt: o.cursor.retryAt });
+    }
+  }
+
+  #error(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else console.error('walbox dispatcher:', error);
+  }
+}
+
+export function bossSchema(schema: string): string {
+  return `${schema.slice(0, 44)}_boss`;
+}
+
+function queueName(target: string): string {
+  return `walbox_drain_${target}`;
+}
+
+function refKey(ref: PartitionRef): string {
+  return `${ref.namespace}/${ref.target}/${ref.partition}`;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,292 @@
+import type { Entry, EntryRow } from '../entry.js';
+import { entryFromRow } from '../entry.js';
+import type { Queryable } from '../executor.js';
+import type { NamespaceConfig } from '../namespace-config.js';
+import { type LogPosition, readBatch } from '../snapshot-reader.js';
+import { backoffMs } from './backoff.js';
+import type { BatchResult, Sink } from './sink.js';
+
+export interface PartitionRef {
+  namespace: string;
+  target: string;
+  partition: number;
+}
+
+export interface CursorState {
+  position: LogPosition;
+  /** Consecutive whole-batch failures (the target was down). */
+  failures: number;
+  retryAt: Date | null;
+}
+
+export interface ParkRecord {
+  key: string;
+  entry_id: string;
+  not_before: Date | null;
+  attempts: number;
+  blocked: boolean;
+  last_error: string | null;
+  first_failed_at: Date | null;
+}
+
+export interface DeadRecord {
+  entry_id: string;
+  key: string;
+  status: 'dead' | 'blocking';
+  attempts: number;
+  last_error: string;
+  first_failed_at: Date | null;
+}
+
+/** Everything one step decided; written atomically by record_step. */
+export interface StepOutcome {
+  cursor: CursorState;
+  delivered: Entry[];
+  unpark: string[];
+  park: ParkRecord[];
+  dead: DeadRecord[];
+  retried: Array<{ entry: Entry; attempt: number; error: string; nextAttemptAt: Date }>;
+  deadLettered: Array<{ entry: Entry; attempts: number; error: string; blocked: boolean }>;
+  /** True when the whole batch failed and the cursor backs off; false when it read less than a batch. */
+  batchFailed: boolean;
+  /** Entries read or re-offered this step; 0 means the partition is idle. */
+  work: number;
+}
+
+interface ParkedRow extends EntryRow {
+  parked_key: string;
+  entry_id: string;
+  not_before: Date | null;
+  attempts: number;
+  first_failed_at: Date | null;
+  due: boolean;
+}
+
+export interface StepDeps {
+  db: Queryable;
+  /** Quoted schema. */
+  schema: string;
+  sink: Sink;
+  applyTimeoutMs: number;
+  signal: AbortSignal;
+}
+
+/**
+ * One drain step of a (namespace, target, partition) whose lease the caller holds: offer the sink the due
+ * parked entries and the next window of the log, in log order per key, and decide what happens to each.
+ * Pure decisions plus reads; the caller persists the outcome with record_step.
+ */
+export async function drainStep(
+  deps: StepDeps,
+  ref: PartitionRef,
+  ns: NamespaceConfig,
+  cursor: CursorState,
+  batchSize: number,
+): Promise<StepOutcome> {
+  const { db, schema } = deps;
+  // After the retry budget of a whole-batch failure is spent, probe one entry at a time: the one that
+  // still fails alone is the one that exhausts its retries.
+  const probing = cursor.failures > ns.retry.limit;
+  const limit = probing ? 1 : batchSize;
+  const { rows: clock } = await db.query<{ now: Date }>('select clock_timestamp() as now');
+  const now = clock[0]!.now;
+
+  const { rows: parkedRows } = await db.query<ParkedRow>(
+    `select e.*, p.key as parked_key, p.entry_id::text, p.not_before, p.attempts, p.first_failed_at,
+            (p.not_before is null or p.not_before <= $4) as due
+       from ${schema}.parked p
+       join ${schema}.entries e on e.id = p.entry_id
+      where p.namespace = $1 and p.target = $2 and p.partition = $3
+        and p.key in (select h.key from (
+              select distinct on (key) key, not_before, blocked from ${schema}.parked
+               where namespace = $1 and target = $2 and partition = $3
+               order by key, entry_id) h
+             where not h.blocked and (h.not_before is null or h.not_before <= $4))
+      order by p.entry_id
+      limit $5`,
+    [ref.namespace, ref.target, ref.partition, now, limit],
+  );
+
+  const deliver: Entry[] = [];
+  const fromParked = new Map<string, ParkedRow>();
+  const stuck = new Set<string>(); // keys whose next entry may not go out this step
+  const offeredFromParked = new Map<string, number>();
+  for (const row of parkedRows) {
+    const key = row.parked_key;
+    if (stuck.has(key) || !row.due) {
+      stuck.add(key);
+      continue;
+    }
+    deliver.push(entryFromRow(row));
+    fromParked.set(row.entry_id, row);
+    offeredFromParked.set(key, (offeredFromParked.get(key) ?? 0) + 1);
+  }
+
+  const park: ParkRecord[] = [];
+  const parkBehind = (e: Entry, notBefore: Date | null = null) =>
+    park.push({
+      key: e.key,
+      entry_id: e.id,
+      not_before: notBefore,
+      attempts: 0,
+      blocked: false,
+      last_error: null,
+      first_failed_at: null,
+    });
+
+  let position = cursor.position;
+  let readCount = 0;
+  if (deliver.length < limit) {
+    const read = await readBatch(db, schema, ref, cursor.position, limit - deliver.length, ref.target);
+    position = read.next;
+    readCount = read.entries.length;
+    const keys = [...new Set(read.entries.map((e) => e.key))];
+    const parkedCounts = new Map<string, number>();
+    if (keys.length > 0) {
+      const { rows } = await db.query<{ key: string; n: number }>(
+        `select key, count(*)::int as n from ${schema}.parked
+          where namespace = $1 and target = $2 and partition = $3 and key = any($4::text[])
+          group by key`,
+        [ref.namespace, ref.target, ref.partition, keys],
+      );
+      for (const r of rows) parkedCounts.set(r.key, r.n);
+    }
+    for (const e of read.entries) {
+      const waiting = (parkedCounts.get(e.key) ?? 0) > (offeredFromParked.get(e.key) ?? 0);
+      if (stuck.has(e.key) || waiting) {
+        parkBehind(e);
+        stuck.add(e.key);
+      } else if (e.deliverAt && e.deliverAt > now) {
+        parkBehind(e, e.deliverAt);
+        stuck.add(e.key);
+      } else {
+        deliver.push(e);
+      }
+    }
+  }
+
+  const outcome: StepOutcome = {
+    cursor: { position, failures: 0, retryAt: null },
+    delivered: [],
+    unpark: [],
+    park,
+    dead: [],
+    retried: [],
+    deadLettered: [],
+    batchFailed: false,
+    work: deliver.length + readCount,
+  };
+  if (deliver.length === 0) return outcome;
+
+  let result: void | BatchResult;
+  try {
+    result = await applyWithTimeout(deps, ref, deliver);
+  } catch (err) {
+    if (!probing) {
+      // The target is down or rejects the batch: nothing moves; the same entries are offered again later.
+      const failures = cursor.failures + 1;
+      return {
+        ...outcome,
+        cursor: {
+          position: cursor.position,
+          failures,
+          retryAt: new Date(now.getTime() + backoffMs(ns.retry, failures)),
+        },
+        park: [],
+        batchFailed: true,
+        work: deliver.length,
+      };
+    }
+    result = { failed: [{ id: deliver[0]!.id, error: err }] };
+  }
+
+  const failedById = new Map((result?.failed ?? []).map((f) => [f.id, f.error]));
+  const failedKeys = new Set<string>();
+  for (const e of deliver) {
+    const parked = fromParked.get(e.id);
+    if (failedKeys.has(e.key)) {
+      // Behind a failed entry of its key: offered again after it, whatever the sink said.
+      if (!parked) parkBehind(e);
+      continue;
+    }
+    const error = failedById.get(e.id);
+    if (error === undefined && !failedById.has(e.id)) {
+      outcome.delivered.push(e);
+      if (parked) outcome.unpark.push(e.id);
+      continue;
+    }
+    failedKeys.add(e.key);
+    const message = describe(error);
+    const attempts = probing ? cursor.failures : (parked?.attempts ?? 0) + 1;
+    const firstFailedAt = parked?.first_failed_at ?? now;
+    if (attempts > ns.retry.limit) {
+      const blocked = ns.onExhausted === 'block';
+      outcome.dead.push({
+        entry_id: e.id,
+        key: e.key,
+        status: blocked ? 'blocking' : 'dead',
+        attempts,
+        last_error: message,
+        first_failed_at: firstFailedAt,
+      });
+      outcome.deadLettered.push({ entry: e, attempts, error: message, blocked });
+      if (blocked) {
+        park.push({
+          key: e.key,
+          entry_id: e.id,
+          not_before: null,
+          attempts,
+          blocked: true,
+          last_error: message,
+          first_failed_at: firstFailedAt,
+        });
+      }
+    } else {
+      const nextAttemptAt = new Date(now.getTime() + backoffMs(ns.retry, attempts));
+      park.push({
+        key: e.key,
+        entry_id: e.id,
+        not_before: nextAttemptAt,
+        attempts,
+        blocked: false,
+        last_error: message,
+        first_failed_at: firstFailedAt,
+      });
+      outcome.retried.push({ entry: e, attempt: attempts, error: message, nextAttemptAt });
+    }
+  }
+  return outcome;
+}
+
+async function applyWithTimeout(
+  deps: StepDeps,
+  ref: PartitionRef,
+  batch: Entry[],
+): Promise<void | BatchResult> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(deps.signal.reason);
+  deps.signal.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      deps.sink.apply(Object.freeze(batch), { ...ref, signal: controller.signal }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const err = new Error(
+            `sink "${ref.target}" did not finish a batch within ${deps.applyTimeoutMs} ms`,
+          );
+          controller.abort(err);
+          reject(err);
+        }, deps.applyTimeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    deps.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 4000);
+  return String(error).slice(0, 4000);
+}

@@ -1,0 +1,132 @@
+import type { Queryable } from '../executor.js';
+import type { Namespaces } from '../namespaces.js';
+import { CursorLease } from './cursor-lease.js';
+import type { ResolvedDispatcherConfig } from './dispatcher-config.js';
+import { type CursorState, drainStep, type PartitionRef, type StepOutcome } from './drain-step.js';
+import type { Sink } from './sink.js';
+import { Wakeup } from './wakeup.js';
+
+export type DrainEnd =
+  /** Another live dispatcher holds the lease. */
+  | { reason: 'busy' }
+  /** Nothing to do for a while; wake again at `nextDue` if set. */
+  | { reason: 'idle'; nextDue: Date | null }
+  /** Ran its time slice with work left: hand over so other partitions and dispatchers get a turn. */
+  | { reason: 'yield' }
+  | { reason: 'stopped' }
+  | { reason: 'lease-lost' };
+
+export interface DrainHooks {
+  onStep(ref: PartitionRef, outcome: StepOutcome): void;
+  onError(err: unknown, ref: PartitionRef): void;
+}
+
+/**
+ * Drains one (namespace, target, partition) while holding its lease: steps until idle, out of time, stopped
+ * or the lease is lost; a heartbeat renews the lease meanwhile.
+ */
+export class PartitionDrain {
+  readonly wakeup = new Wakeup();
+  readonly #lease: CursorLease;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly schema: string,
+    readonly ref: PartitionRef,
+    private readonly owner: string,
+    private readonly sink: Sink,
+    private readonly namespaces: Namespaces,
+    private readonly config: ResolvedDispatcherConfig,
+    private readonly hooks: DrainHooks,
+  ) {
+    this.#lease = new CursorLease(db, schema, ref, owner, config.leaseMs);
+  }
+
+  async run(signal: AbortSignal): Promise<DrainEnd> {
+    const state = await this.#lease.acquire();
+    if (!state) return { reason: 'busy' };
+    const lost = new AbortController();
+    const stop = AbortSignal.any([signal, lost.signal]);
+    const heartbeat = setInterval(() => {
+      this.#lease.renew().then(
+        (ok) => {
+          if (!ok) lost.abort(new Error('lease lost'));
+        },
+        (err) => this.hooks.onError(err, this.ref),
+      );
+    }, this.config.leaseMs / 3);
+    let released = false;
+    try {
+      const end = await this.#loop(state, stop);
+      if (lost.signal.aborted) return { reason: 'lease-lost' };
+      if (end.reason === 'idle') end.nextDue = await this.#lease.nextDue();
+      await this.#lease.release();
+      released = true;
+      return end;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'WB010') return { reason: 'lease-lost' };
+      throw err;
+    } finally {
+      clearInterval(heartbeat);
+      if (!released && !lost.signal.aborted) await this.#lease.release().catch(() => {});
+    }
+  }
+
+  async #loop(state: CursorState, stop: AbortSignal): Promise<DrainEnd> {
+    const { batchSize, maxDrainMs, idleReleaseMs, pollIntervalMs, applyTimeoutMs } = this.config;
+    const deadline = Date.now() + maxDrainMs;
+    let cursor = state;
+    let lastWork = Date.now();
+    while (!stop.aborted) {
+      if (Date.now() >= deadline) return { reason: 'yield' };
+      if (cursor.retryAt && cursor.retryAt.getTime() > Date.now()) {
+        // The target failed the whole batch: back off, then offer the same entries again.
+        await this.wakeup.sleep(Math.min(cursor.retryAt.getTime(), deadline) - Date.now(), stop, false);
+        continue;
+      }
+      const ns = await this.namespaces.require(this.ref.namespace, this.db);
+      this.wakeup.clear();
+      const outcome = await drainStep(
+        { db: this.db, schema: this.schema, sink: this.sink, applyTimeoutMs, signal: stop },
+        this.ref,
+        ns,
+        cursor,
+        batchSize,
+      );
+      if (outcome.work > 0 || outcome.batchFailed || cursor.failures !== outcome.cursor.failures) {
+        await this.#record(outcome);
+        this.hooks.onStep(this.ref, outcome);
+      }
+      cursor = outcome.cursor;
+      if (outcome.work > 0) {
+        lastWork = Date.now();
+        continue;
+      }
+      if (Date.now() - lastWork >= idleReleaseMs) return { reason: 'idle', nextDue: null };
+      // Idle: wait for a NOTIFY-driven wake-up, the poll interval, or the next parked entry falling due.
+      const due = await this.#lease.nextDue();
+      const untilDue = due ? Math.max(0, due.getTime() - Date.now()) : Number.POSITIVE_INFINITY;
+      await this.wakeup.sleep(Math.min(pollIntervalMs, untilDue, idleReleaseMs, deadline - Date.now()), stop);
+    }
+    return { reason: 'stopped' };
+  }
+
+  async #record(o: StepOutcome): Promise<void> {
+    await this.db.query(`select ${this.schema}.record_step($1::json)`, [
+      JSON.stringify({
+        ...this.ref,
+        owner: this.owner,
+        lease_ms: this.config.leaseMs,
+        prev: o.cursor.position.prev,
+        cur: o.cursor.position.cur,
+        after_id: o.cursor.position.afterId,
+        failures: o.cursor.failures,
+        retry_at: o.cursor.retryAt,
+        delivered: o.delivered.length,
+        unpark: o.unpark,
+        park: o.park,
+        dead: o.dead,
+      }),
+    ]);
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * A sleep that ends early on abort, and, when `wakeable`, on `wake()`. A wake that arrives while the loop
+ * is busy is remembered until `clear()`, so a NOTIFY between two steps is not lost.
+ */
+export class Wakeup {
+  #pending = false;
+  #resolve: (() => void) | undefined;
+
+  wake(): void {
+    this.#pending = true;
+    this.#resolve?.();
+  }
+
+  clear(): void {
+    this.#pending = false;
+  }
+
+  sleep(ms: number, signal: AbortSignal, wakeable = true): Promise<void> {
+    if (ms <= 0 || signal.aborted || (wakeable && this.#pending)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        if (this.#resolve === done) this.#resolve = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      if (wakeable) this.#resolve = done;
+    });
+  }
+}
