@@ -1,4 +1,5 @@
 export type { CaptureOptions } from './capture.js';
+export type { DeadLetter, DeadLetterFilter, DeadLetterStatus, DeadLetters } from './dead-letters.js';
 export { Dispatcher, type DispatcherEvents } from './dispatch/dispatcher.js';
 export type { DispatcherOptions } from './dispatch/dispatcher-config.js';
 export { type BatchResult, functionSink, type Sink, type SinkContext } from './dispatch/sink.js';
@@ -15,9 +16,11 @@ export {
   type WalboxErrorCode,
 } from './errors.js';
 export type { Executor, KyselyLike, PgLike } from './executor.js';
+export type { MaintenanceResult } from './maintenance.js';
 export type { MigrateResult } from './migrate.js';
 export type { NamespaceConfig, NamespaceConfigInput } from './namespace-config.js';
 export type { Namespaces } from './namespaces.js';
+export type { ReplayOptions } from './replay.js';
 export { LOG_START, type LogPosition, type ReadResult } from './snapshot-reader.js';
 export { type TypedEntryInput, TypedNamespace } from './typed-namespace.js';
 export { Walbox } from './walbox.js';

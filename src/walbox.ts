@@ -2,14 +2,17 @@ import pg from 'pg';
 import type { z } from 'zod';
 import { appendEntries } from './append.js';
 import { type CaptureOptions, captureTable, uncaptureTable } from './capture.js';
+import { DeadLetters } from './dead-letters.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import type { DispatcherOptions } from './dispatch/dispatcher-config.js';
 import type { Sink } from './dispatch/sink.js';
 import type { Entry, EntryInput } from './entry.js';
 import { type Executor, type Queryable, toQueryable } from './executor.js';
+import { type MaintenanceResult, maintain } from './maintenance.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { quoteIdent } from './names.js';
 import { Namespaces } from './namespaces.js';
+import { type ReplayOptions, replay } from './replay.js';
 import { type LogPosition, type ReadResult, readBatch } from './snapshot-reader.js';
 import { TypedNamespace } from './typed-namespace.js';
 import { resolveWalboxConfig, type WalboxConfig } from './walbox-config.js';
@@ -18,6 +21,7 @@ export class Walbox {
   /** The validated schema name, unquoted. */
   readonly schema: string;
   readonly namespaces: Namespaces;
+  readonly deadLetters: DeadLetters;
   readonly pool: pg.Pool;
   readonly #ownsPool: boolean;
   readonly #q: string;
@@ -32,6 +36,7 @@ export class Walbox {
     this.pool = c.pool ?? new pg.Pool({ connectionString: c.connectionString });
     this.#db = toQueryable(this.pool);
     this.namespaces = new Namespaces(this.#db, this.#q, c.namespaceCacheMs);
+    this.deadLetters = new DeadLetters(this.#db, this.#q, this.channel);
   }
 
   /** Creates or upgrades walbox's tables in its schema. Safe to run concurrently from many processes. */
@@ -101,6 +106,21 @@ export class Walbox {
       sinks,
       rest,
     );
+  }
+
+  /** Re-delivers a range of the log to one target, skipping `exclude`. Returns how many entries were queued. */
+  replay(options: ReplayOptions): Promise<number> {
+    return replay(this.#db, this.#q, this.channel, options);
+  }
+
+  /** Creates upcoming day partitions and drops expired, fully delivered ones (dispatchers also do this). */
+  maintain(): Promise<MaintenanceResult> {
+    return maintain(this.#db, this.#q);
+  }
+
+  /** The LISTEN/NOTIFY channel appends and operator actions wake dispatchers on. */
+  get channel(): string {
+    return `walbox_${this.schema}`;
   }
 
   /** Ends the pool if walbox created it; a pool passed in stays the caller's to end. Idempotent. */

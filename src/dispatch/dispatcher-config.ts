@@ -24,6 +24,8 @@ export const dispatcherConfigSchema = z
     idleReleaseMs: z.number().int().min(0).max(600_000).default(2000),
     /** A sink's apply that takes longer fails the batch (and is retried). */
     applyTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** pg-boss cron schedule of maintenance: creating day partitions ahead, dropping expired ones. */
+    maintenanceCron: z.string().min(9).default('*/15 * * * *'),
     /** Graceful stop waits this long for in-flight batches, then abandons them (they are re-delivered). */
     stopTimeoutMs: z.number().int().min(0).max(600_000).default(30_000),
   })

@@ -4,6 +4,7 @@ import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Entry } from '../entry.js';
 import type { Queryable } from '../executor.js';
+import { maintain } from '../maintenance.js';
 import type { Namespaces } from '../namespaces.js';
 import {
   type DispatcherOptions,
@@ -110,6 +111,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         this.#workers.push({ queue, id });
       }
     }
+    await this.#scheduleMaintenance(boss);
     if (this.config.wakeup === 'listen') await this.#listen();
     this.#state = 'started';
     await this.#supervise();
@@ -141,6 +143,25 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     });
     await Promise.all([...this.#sinks.values()].map((s) => s.close?.().catch((err) => this.#error(err))));
     this.#state = 'stopped';
+  }
+
+  /** Partition upkeep and retention on a pg-boss cron schedule: one dispatcher runs it each time. */
+  async #scheduleMaintenance(boss: PgBoss): Promise<void> {
+    const queue = 'walbox_maintain';
+    if (!(await boss.getQueue(queue))) {
+      await boss.createQueue(queue, { name: queue, policy: 'singleton' }).catch(async (err) => {
+        if (!(await boss.getQueue(queue))) throw err;
+      });
+    }
+    await boss.schedule(queue, this.config.maintenanceCron);
+    this.#workers.push({
+      queue,
+      id: await boss.work(queue, async () => {
+        await maintain(this.deps.db, this.deps.quotedSchema);
+      }),
+    });
+    // Make sure today's and the coming days' partitions exist before the first append of the day.
+    maintain(this.deps.db, this.deps.quotedSchema).catch((err) => this.#error(err));
   }
 
   async #runDrain(job: DrainJob): Promise<void> {
