@@ -1,0 +1,72 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Dispatcher } from '../../src/index.js';
+import { isolatedWalbox } from '../support/db.js';
+import { RecordingSink, until } from '../support/recording-sink.js';
+
+const { pool, walbox } = await isolatedWalbox('wakeup');
+let running: Dispatcher[] = [];
+afterEach(async () => {
+  await Promise.all(running.map((d) => d.stop()));
+  running = [];
+});
+
+describe('wake-up modes', () => {
+  it('listen mode: a new entry on a cold partition is picked up without polling for it', async () => {
+    await walbox.namespaces.upsert({ name: 'listen', targets: ['l'] });
+    const sink = new RecordingSink('l');
+    // Supervisor polling is slowed to a crawl, so only NOTIFY can explain a prompt delivery.
+    const d = walbox.dispatcher({
+      sinks: { l: sink },
+      superviseMs: 60_000,
+      leaseMs: 120_000,
+      idleReleaseMs: 0,
+    });
+    running.push(d);
+    await d.start();
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 300)); // let the partition go cold between appends
+      const e = await walbox.append(pool, { namespace: 'listen', key: 'k', op: 'upsert', payload: i });
+      await until(() => sink.ids().includes(e.id), 10_000, `entry ${i} via NOTIFY`);
+    }
+    expect(sink.applied.map((e) => e.payload)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('poll mode delivers entries appended with walbox.notify off (PgBouncer transaction pooling)', async () => {
+    await walbox.namespaces.upsert({ name: 'poll', targets: ['p'] });
+    const sink = new RecordingSink('p');
+    const d = walbox.dispatcher({
+      sinks: { p: sink },
+      wakeup: 'poll',
+      pollIntervalMs: 100,
+      superviseMs: 500,
+    });
+    running.push(d);
+    await d.start();
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      await client.query("set local walbox.notify = 'off'");
+      const listener = await pool.connect();
+      const heard: string[] = [];
+      listener.on('notification', (m) => heard.push(m.payload ?? ''));
+      await listener.query(`listen "${walbox.channel}"`);
+      const stored = await walbox.appendMany(
+        client,
+        Array.from({ length: 50 }, (_, i) => ({
+          namespace: 'poll',
+          key: `k${i % 5}`,
+          op: 'upsert',
+          payload: i,
+        })),
+      );
+      await client.query('commit');
+      await until(() => sink.applied.length === 50, 15_000, 'polled delivery');
+      expect(sink.ids()).toEqual(stored.map((s) => s.id));
+      expect(heard).toEqual([]); // nothing was notified: polling found the work
+      await listener.query(`unlisten "${walbox.channel}"`);
+      listener.release();
+    } finally {
+      client.release();
+    }
+  });
+});
