@@ -88,11 +88,20 @@ export async function drainStep(
   // still fails alone is the one that exhausts its retries.
   const probing = cursor.failures > ns.retry.limit;
   const limit = probing ? 1 : batchSize;
-  const { rows: clock } = await db.query<{ now: Date }>('select clock_timestamp() as now');
-  const now = clock[0]!.now;
+  // The new snapshot is taken here, in a statement of its own before the log is read (see readBatch).
+  const { rows: clock } = await db.query<{ now: Date; snap: string; has_parked: boolean }>(
+    `select clock_timestamp() as now, pg_current_snapshot()::text as snap,
+            exists (select 1 from ${schema}.parked
+                     where namespace = $1 and target = $2 and partition = $3) as has_parked`,
+    [ref.namespace, ref.target, ref.partition],
+  );
+  const { now, snap, has_parked: hasParked } = clock[0]!;
+  const start: LogPosition = { ...cursor.position, cur: cursor.position.cur ?? snap };
 
-  const { rows: parkedRows } = await db.query<ParkedRow>(
-    `select e.*, p.key as parked_key, p.entry_id::text, p.not_before, p.attempts, p.first_failed_at,
+  const { rows: parkedRows } = !hasParked
+    ? { rows: [] as ParkedRow[] }
+    : await db.query<ParkedRow>(
+        `select e.*, p.key as parked_key, p.entry_id::text, p.not_before, p.attempts, p.first_failed_at,
             (p.not_before is null or p.not_before <= $4) as due
        from ${schema}.parked p
        join ${schema}.entries e on e.id = p.entry_id
@@ -104,8 +113,8 @@ export async function drainStep(
              where not h.blocked and (h.not_before is null or h.not_before <= $4))
       order by p.entry_id
       limit $5`,
-    [ref.namespace, ref.target, ref.partition, now, limit],
-  );
+        [ref.namespace, ref.target, ref.partition, now, limit],
+      );
 
   const deliver: Entry[] = [];
   const fromParked = new Map<string, ParkedRow>();
@@ -137,12 +146,12 @@ export async function drainStep(
   let position = cursor.position;
   let readCount = 0;
   if (deliver.length < limit) {
-    const read = await readBatch(db, schema, ref, cursor.position, limit - deliver.length, ref.target);
+    const read = await readBatch(db, schema, ref, start, limit - deliver.length, ref.target);
     position = read.next;
     readCount = read.entries.length;
     const keys = [...new Set(read.entries.map((e) => e.key))];
     const parkedCounts = new Map<string, number>();
-    if (keys.length > 0) {
+    if (hasParked && keys.length > 0) {
       const { rows } = await db.query<{ key: string; n: number }>(
         `select key, count(*)::int as n from ${schema}.parked
           where namespace = $1 and target = $2 and partition = $3 and key = any($4::text[])
