@@ -191,6 +191,10 @@ export async function drainStep(
   try {
     result = await applyWithTimeout(deps, ref, deliver);
   } catch (err) {
+    if (deps.signal.aborted) {
+      // Stopping, not failing: record nothing, so the next holder offers the same entries without backoff.
+      return { ...outcome, cursor, park: [], work: 0 };
+    }
     if (!probing) {
       // The target is down or rejects the batch: nothing moves; the same entries are offered again later.
       const failures = cursor.failures + 1;
