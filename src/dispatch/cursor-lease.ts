@@ -63,11 +63,18 @@ export class CursorLease {
     );
   }
 
-  /** When the earliest parked entry that is not blocked becomes due, if any. */
+  /**
+   * When the earliest key head (its lowest parked entry) that is not blocked becomes due, if any. Only heads
+   * count: an entry queued behind its key (e.g. a delayed one behind a blocked head) is not due on its own,
+   * and a past not_before there would make the drain spin.
+   */
   async nextDue(): Promise<Date | null> {
     const { rows } = await this.db.query<{ at: Date | null }>(
-      `select min(not_before) as at from ${this.schema}.parked
-        where namespace = $1 and target = $2 and partition = $3 and not blocked`,
+      `select min(h.not_before) as at from (
+         select distinct on (key) not_before, blocked from ${this.schema}.parked
+          where namespace = $1 and target = $2 and partition = $3
+          order by key, entry_id) h
+        where not h.blocked`,
       [this.ref.namespace, this.ref.target, this.ref.partition],
     );
     return rows[0]?.at ?? null;

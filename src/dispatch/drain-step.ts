@@ -163,7 +163,7 @@ export async function drainStep(
     for (const e of read.entries) {
       const waiting = (parkedCounts.get(e.key) ?? 0) > (offeredFromParked.get(e.key) ?? 0);
       if (stuck.has(e.key) || waiting) {
-        parkBehind(e);
+        parkBehind(e, e.deliverAt); // queued behind its key, and still not before its own deliver time
         stuck.add(e.key);
       } else if (e.deliverAt && e.deliverAt > now) {
         parkBehind(e, e.deliverAt);
