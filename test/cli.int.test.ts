@@ -46,7 +46,12 @@ interface Run {
 }
 
 function walbox(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const childEnv = { ...process.env, DATABASE_URL: databaseUrl(), WALBOX_SCHEMA: schema, ...env };
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl(),
+    WALBOX_SCHEMA: schema,
+    ...env,
+  };
   for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
   return run(process.execPath, [join(pkg, 'bin/walbox.js'), ...args], pkg, childEnv);
 }
