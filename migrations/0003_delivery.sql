@@ -61,7 +61,10 @@ create index dead_letters_lookup_idx on {{schema}}.dead_letters (namespace, targ
 create unique index dead_letters_open_idx on {{schema}}.dead_letters (entry_id, target)
   where status in ('dead', 'blocking');
 
--- Per target: 'applied', 'pending' or 'dead' (dead-lettered or blocking), for the audit view.
+-- Per target: 'applied', 'pending' or 'dead' (dead-lettered, blocking, or discarded by an operator: the
+-- cursor has passed a discarded entry, but the target never applied it), for the audit view. A discarded
+-- entry queued again by a replay shows 'pending' meanwhile, and 'dead' again afterwards: nothing records
+-- that the replayed copy was applied.
 create function {{schema}}.delivery_status(p_id bigint, p_namespace text, p_partition int, p_xid xid8,
                                            p_targets text[])
 returns jsonb
@@ -74,6 +77,10 @@ language sql stable as $$
                          where p.namespace = p_namespace and p.target = t.target
                            and p.partition = p_partition and p.entry_id = p_id)
              then 'pending'
+           when exists (select 1 from {{schema}}.dead_letters d
+                         where d.namespace = p_namespace and d.target = t.target and d.status = 'discarded'
+                           and d.entry_id = p_id)
+             then 'dead'
            when exists (select 1 from {{schema}}.cursors c
                          where c.namespace = p_namespace and c.target = t.target and c.partition = p_partition
                            and (pg_visible_in_snapshot(p_xid, c.prev_snapshot)

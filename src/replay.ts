@@ -29,8 +29,9 @@ export async function replay(
   for (const [field, v] of [
     ['from', o.from],
     ['to', o.to],
+    ...(o.exclude ?? []).map((id) => ['exclude', id] as const),
   ] as const) {
-    if (v !== undefined && !/^\d{1,19}$/.test(v)) throw new InvalidConfigError(field, 'expected an entry id');
+    if (v !== undefined && !isEntryId(v)) throw new InvalidConfigError(field, 'expected an entry id');
   }
   const { rows } = await db.query<{ n: number }>(
     `with queued as (
@@ -47,4 +48,8 @@ export async function replay(
     [o.namespace, o.target, o.from, o.to ?? null, o.exclude ?? [], channel],
   );
   return rows[0]?.n ?? 0;
+}
+
+function isEntryId(v: unknown): boolean {
+  return typeof v === 'string' && /^\d{1,19}$/.test(v);
 }

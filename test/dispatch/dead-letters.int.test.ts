@@ -147,6 +147,9 @@ describe("dead letters, onExhausted 'dead-letter'", () => {
     expect(await walbox.deadLetters.redrive([open!.id])).toBe(0); // discarded is final
     expect(await walbox.deadLetters.discard([open!.id])).toBe(0);
     expect(sink.ids()).not.toContain(doomed!.id);
+    // Discarded is not applied: the audit keeps saying the target never got it.
+    await untilDelivery([after!], 'dl', 'applied');
+    expect(await delivery(doomed!.id)).toEqual({ dl: 'dead' });
   });
 });
 
@@ -235,6 +238,7 @@ describe("dead letters, onExhausted 'block'", () => {
       { id: letter!.id, status: 'discarded' },
     ]);
     await untilDelivery([held1!, held2!, other!], 'bd', 'applied');
+    expect(await delivery(head!.id)).toEqual({ bd: 'dead' });
     const { rows } = await pool.query<{ n: number }>(
       `select count(*)::int as n from "${schema}".parked where namespace = 'wallets'`,
     );
