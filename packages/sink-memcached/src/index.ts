@@ -1,0 +1,16 @@
+export {
+  CasContentionError,
+  createMemcachedSink,
+  decodeMemcachedValue,
+  type MemcachedItem,
+  type MemcachedSink,
+  type MemcachedSinkContext,
+} from './memcached-sink.js';
+export {
+  type MemcachedSinkAction,
+  type MemcachedSinkConfig,
+  MemcachedSinkConfigError,
+  type MemcachedSinkEntry,
+  type MemjsClient,
+} from './memcached-sink-config.js';
+export { MemcachedStatusError } from './memjs-cas.js';

@@ -1,0 +1,108 @@
+import type memjs from 'memjs';
+import { z } from 'zod';
+
+/** The fields of a walbox `Entry` this sink reads (structurally, so the package needs no walbox import). */
+export interface MemcachedSinkEntry {
+  id: string;
+  namespace: string;
+  key: string;
+  op: string;
+  payload: unknown;
+}
+
+/** What the sink does with an entry: store its value, store a tombstone, or nothing. */
+export type MemcachedSinkAction = 'upsert' | 'delete' | 'skip';
+
+/** The part of a memjs client the sink uses: memjs's request path (server choice, retries, timeouts). */
+export type MemjsClient = Pick<memjs.Client, 'seq' | 'incrSeq' | 'perform' | 'close'>;
+
+const fn = <F>(what: string) =>
+  z.custom<F>((v) => typeof v === 'function', { message: `must be a function ${what}` });
+
+// Memcached reads an expiry above 30 days as a unix time.
+const seconds = z
+  .number()
+  .int()
+  .min(1)
+  .max(30 * 24 * 3600);
+
+export const memcachedSinkConfigSchema = z
+  .object({
+    /** The target name the sink reports; defaults to 'memcached'. */
+    name: z.string().min(1).max(200).default('memcached'),
+    /** Servers as memjs takes them: "[user:pass@]host[:port],..."; the sink creates the client and closes it. */
+    servers: z.string().min(1).optional(),
+    /** A memjs client to use instead of `servers`; the caller owns it (close() leaves it open). */
+    client: z
+      .custom<MemjsClient>(
+        (v) =>
+          typeof v === 'object' &&
+          v !== null &&
+          typeof (v as { perform?: unknown }).perform === 'function' &&
+          typeof (v as { incrSeq?: unknown }).incrSeq === 'function',
+        { message: 'must be a memjs client' },
+      )
+      .optional(),
+    /** Extra memjs options for the client created from `servers` (e.g. username, password, failover). */
+    memjsOptions: z
+      .custom<memjs.ClientOptions & memjs.ServerOptions>((v) => typeof v === 'object' && v !== null, {
+        message: 'must be an object',
+      })
+      .optional(),
+    /** Prepended to every key the sink writes. */
+    keyPrefix: z.string().max(200).default('walbox:'),
+    /** The key (after keyPrefix) of an entry; defaults to `${namespace}:${key}`. At most 250 bytes in all. */
+    keyFor: fn<(entry: MemcachedSinkEntry) => string>('(entry) => string').optional(),
+    /** The JSON value stored (as `d` of the envelope) for an upsert; defaults to the payload. */
+    valueFor: fn<(entry: MemcachedSinkEntry) => unknown>('(entry) => unknown').optional(),
+    /** What to do with an entry; defaults to its op for 'upsert' and 'delete', and 'skip' for any other op. */
+    actionFor: fn<(entry: MemcachedSinkEntry) => MemcachedSinkAction>(
+      "(entry) => 'upsert' | 'delete' | 'skip'",
+    ).optional(),
+    /** Expiry of upserted values; none when unset (memcached may still evict them). */
+    ttlSeconds: seconds.optional(),
+    /**
+     * Expiry of the tombstone a delete leaves; none when unset. Set it longer than the longest time an old
+     * entry can still be delivered (retries, dead-letter redrives, replays).
+     */
+    tombstoneTtlSeconds: seconds.optional(),
+    /** A request without an answer after this long fails (client created from `servers` only). */
+    timeoutMs: z.number().int().min(10).max(600_000).default(1000),
+    /** A connection not made after this long fails (client created from `servers` only). */
+    connectTimeoutMs: z.number().int().min(10).max(600_000).default(2000),
+    /** Keys written at once. */
+    concurrency: z.number().int().min(1).max(1000).default(32),
+    /** Reads and compare-and-swaps of one key before its entry fails because other writers keep winning. */
+    maxCasAttempts: z.number().int().min(1).max(1000).default(10),
+  })
+  .strict()
+  .refine((c) => (c.servers === undefined) !== (c.client === undefined), {
+    message: 'give exactly one of servers and client',
+    path: ['servers'],
+  });
+
+export type MemcachedSinkConfig = z.input<typeof memcachedSinkConfigSchema>;
+export type ResolvedMemcachedSinkConfig = Readonly<z.output<typeof memcachedSinkConfigSchema>>;
+
+/** A sink config failed validation; `field` is the dotted path of the first bad field. */
+export class MemcachedSinkConfigError extends Error {
+  readonly code = 'INVALID_CONFIG';
+  constructor(
+    readonly field: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`invalid memcached sink config: ${field}: ${message}`, options);
+    this.name = 'MemcachedSinkConfigError';
+  }
+}
+
+export function resolveMemcachedSinkConfig(input: MemcachedSinkConfig): ResolvedMemcachedSinkConfig {
+  const result = memcachedSinkConfigSchema.safeParse(input);
+  if (result.success) return Object.freeze(result.data);
+  const issue = result.error.issues[0]!;
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+  throw new MemcachedSinkConfigError(path.map(String).join('.') || '(root)', issue.message, {
+    cause: result.error,
+  });
+}

@@ -1,0 +1,7 @@
+export { createRedisSink, type RedisSink, type RedisSinkContext } from './redis-sink.js';
+export {
+  type RedisSinkAction,
+  type RedisSinkConfig,
+  RedisSinkConfigError,
+  type RedisSinkEntry,
+} from './redis-sink-config.js';

@@ -1,0 +1,103 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import { z } from 'zod';
+
+/** The fields of a walbox `Entry` this sink reads (structurally, so the package needs no walbox import). */
+export interface RedisSinkEntry {
+  id: string;
+  namespace: string;
+  key: string;
+  op: string;
+  payload: unknown;
+}
+
+/** What the sink does with an entry: SET its value, DEL its key, or nothing. */
+export type RedisSinkAction = 'upsert' | 'delete' | 'skip';
+
+const fn = <F>(what: string) =>
+  z.custom<F>((v) => typeof v === 'function', { message: `must be a function ${what}` });
+
+const seconds = z
+  .number()
+  .int()
+  .min(1)
+  .max(10 * 365 * 24 * 3600);
+
+export const redisSinkConfigSchema = z
+  .object({
+    /** The target name the sink reports; defaults to 'redis'. */
+    name: z.string().min(1).max(200).default('redis'),
+    /** redis:// or rediss:// URL; the sink creates the client, configured to fail fast, and quits it on close(). */
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, { message: 'must start with redis:// or rediss://' })
+      .optional(),
+    /** An ioredis client to use instead of `url`; the caller owns it (close() leaves it open). */
+    client: z
+      .custom<Redis>(
+        (v) =>
+          typeof v === 'object' &&
+          v !== null &&
+          typeof (v as { pipeline?: unknown }).pipeline === 'function' &&
+          typeof (v as { script?: unknown }).script === 'function',
+        { message: 'must be an ioredis client' },
+      )
+      .optional(),
+    /** Extra ioredis options for the client created from `url` (e.g. `protocol: 2` for Redis below 6, TLS). */
+    redisOptions: z
+      .custom<RedisOptions>((v) => typeof v === 'object' && v !== null, { message: 'must be an object' })
+      .optional(),
+    /** Prepended to every key the sink writes. */
+    keyPrefix: z.string().max(1000).default('walbox:'),
+    /** The key (after keyPrefix) of an entry; defaults to `${namespace}:${key}`. */
+    keyFor: fn<(entry: RedisSinkEntry) => string>('(entry) => string').optional(),
+    /** Appended to a value key to name the key holding its version (the id of the last entry applied). */
+    versionSuffix: z.string().min(1).max(100).default('#version'),
+    /** The string SET for an upsert; defaults to JSON.stringify(payload). */
+    valueFor: fn<(entry: RedisSinkEntry) => string | Buffer>('(entry) => string | Buffer').optional(),
+    /** What to do with an entry; defaults to its op for 'upsert' and 'delete', and 'skip' for any other op. */
+    actionFor: fn<(entry: RedisSinkEntry) => RedisSinkAction>(
+      "(entry) => 'upsert' | 'delete' | 'skip'",
+    ).optional(),
+    /** Expiry of upserted values and their versions; none when unset. */
+    ttlSeconds: seconds.optional(),
+    /**
+     * Expiry of the version a delete leaves behind (its tombstone); none when unset. Set it longer than the
+     * longest time an old entry can still be delivered (retries, dead-letter redrives, replays).
+     */
+    tombstoneTtlSeconds: seconds.optional(),
+    /** How long apply waits for a connection before failing the batch. */
+    connectTimeoutMs: z.number().int().min(10).max(600_000).default(2000),
+    /** A command without a reply after this long fails (client created from `url` only). */
+    commandTimeoutMs: z.number().int().min(10).max(600_000).default(10_000),
+  })
+  .strict()
+  .refine((c) => (c.url === undefined) !== (c.client === undefined), {
+    message: 'give exactly one of url and client',
+    path: ['url'],
+  });
+
+export type RedisSinkConfig = z.input<typeof redisSinkConfigSchema>;
+export type ResolvedRedisSinkConfig = Readonly<z.output<typeof redisSinkConfigSchema>>;
+
+/** A sink config failed validation; `field` is the dotted path of the first bad field. */
+export class RedisSinkConfigError extends Error {
+  readonly code = 'INVALID_CONFIG';
+  constructor(
+    readonly field: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`invalid redis sink config: ${field}: ${message}`, options);
+    this.name = 'RedisSinkConfigError';
+  }
+}
+
+export function resolveRedisSinkConfig(input: RedisSinkConfig): ResolvedRedisSinkConfig {
+  const result = redisSinkConfigSchema.safeParse(input);
+  if (result.success) return Object.freeze(result.data);
+  const issue = result.error.issues[0]!;
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+  throw new RedisSinkConfigError(path.map(String).join('.') || '(root)', issue.message, {
+    cause: result.error,
+  });
+}

@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Entry, Sink, SinkContext } from '../../../src/index.js';
+import { describeSink } from '../../../test/support/describe-sink.js';
+import { freePort } from '../../../test/support/free-port.js';
+import { redisUrl, startRedis } from '../../../test/support/servers.js';
+import { createRedisSink, RedisSinkConfigError } from '../src/index.js';
+
+const url = await redisUrl();
+// A prefix of this run's own, so runs against a shared Redis never meet each other's versions.
+const prefix = `walbox-test:${randomBytes(6).toString('hex')}:`;
+const admin = new Redis(url, { lazyConnect: true });
+await admin.connect();
+afterAll(async () => {
+  const keys = await admin.keys(`${prefix}*`);
+  for (let i = 0; i < keys.length; i += 500) await admin.del(...keys.slice(i, i + 500));
+  await admin.quit();
+});
+
+describeSink('redis', async () => ({
+  create: () => createRedisSink({ url, keyPrefix: prefix }),
+  createDead: async () =>
+    createRedisSink({ url: `redis://127.0.0.1:${await freePort()}`, keyPrefix: prefix }),
+  read: async (namespace, key) => {
+    const value = await admin.get(`${prefix}${namespace}:${key}`);
+    return value === null ? undefined : JSON.parse(value);
+  },
+  close: async () => {},
+}));
+
+let seq = 0;
+const ns = () => `redis-${++seq}`;
+const ctx: SinkContext = {
+  namespace: 'x',
+  target: 'cache',
+  partition: 0,
+  signal: new AbortController().signal,
+};
+const entry = (namespace: string, id: number, key: string, op: string, payload: unknown = null) =>
+  ({ id: String(id), namespace, key, op, payload }) as Entry;
+
+describe('redis sink', () => {
+  it('is a walbox Sink', () => {
+    const sink: Sink = createRedisSink({ url, name: 'cache' });
+    expect(sink.name).toBe('cache');
+    return sink.close?.();
+  });
+
+  it('names the bad field of a config', () => {
+    expect(() => createRedisSink({ url: 'http://x' })).toThrow(RedisSinkConfigError);
+    expect(() => createRedisSink({ keyPrefix: 'x' })).toThrow(/url: give exactly one of url and client/);
+    expect(() => createRedisSink({ url, ttlSeconds: 0 })).toThrow(/ttlSeconds/);
+    expect(() => createRedisSink({ url, keyprefix: 'x' } as never)).toThrow(/keyprefix/);
+  });
+
+  it('maps keys and values through keyFor and valueFor, and skips other ops', async () => {
+    const sink = createRedisSink({
+      url,
+      keyPrefix: prefix,
+      keyFor: (e) => `custom:${e.key}`,
+      valueFor: (e) => `<${(e.payload as { n: number }).n}>`,
+    });
+    const n = ns();
+    await sink.apply([entry(n, 1, 'a', 'upsert', { n: 1 }), entry(n, 2, 'a', 'touch', { n: 2 })], ctx);
+    expect(await admin.get(`${prefix}custom:a`)).toBe('<1>');
+    expect(await admin.get(`${prefix}custom:a#version`)).toBe('1');
+    await sink.close();
+  });
+
+  it('lets actionFor turn a custom op into a delete', async () => {
+    const sink = createRedisSink({
+      url,
+      keyPrefix: prefix,
+      actionFor: (e) => (e.op === 'purge' ? 'delete' : e.op === 'upsert' ? 'upsert' : 'skip'),
+    });
+    const n = ns();
+    await sink.apply([entry(n, 1, 'a', 'upsert', 'x')], ctx);
+    await sink.apply([entry(n, 2, 'a', 'purge')], ctx);
+    expect(await admin.exists(`${prefix}${n}:a`)).toBe(0);
+    expect(await admin.get(`${prefix}${n}:a#version`)).toBe('2');
+    await sink.close();
+  });
+
+  it('expires values with ttlSeconds and tombstones with tombstoneTtlSeconds', async () => {
+    const sink = createRedisSink({ url, keyPrefix: prefix, ttlSeconds: 100, tombstoneTtlSeconds: 50 });
+    const n = ns();
+    await sink.apply([entry(n, 1, 'a', 'upsert', 'x'), entry(n, 2, 'b', 'delete')], ctx);
+    expect(await admin.ttl(`${prefix}${n}:a`)).toBeGreaterThan(90);
+    expect(await admin.ttl(`${prefix}${n}:a#version`)).toBeGreaterThan(90);
+    const tombstone = await admin.ttl(`${prefix}${n}:b#version`);
+    expect(tombstone).toBeGreaterThan(40);
+    expect(tombstone).toBeLessThanOrEqual(50);
+    await sink.close();
+  });
+
+  it('fails only the key whose command Redis rejects, from its first entry on', async () => {
+    const sink = createRedisSink({ url, keyPrefix: prefix });
+    const n = ns();
+    await admin.hset(`${prefix}${n}:bad#version`, 'x', '1'); // GET on a hash: WRONGTYPE
+    const result = await sink.apply(
+      [
+        entry(n, 1, 'bad', 'upsert', 1),
+        entry(n, 2, 'good', 'upsert', 2),
+        entry(n, 3, 'bad', 'upsert', 3),
+        entry(n, 4, 'odd', 'upsert', 4),
+      ].concat([{ ...entry(n, 5, 'odd', 'upsert', 5), id: '05' }]),
+      ctx,
+    );
+    expect(result?.failed?.map((f) => f.id)).toEqual(['4', '1']);
+    expect(String(result?.failed?.[1]?.error)).toMatch(/WRONGTYPE/);
+    expect(await admin.get(`${prefix}${n}:good`)).toBe('2');
+    expect(await admin.exists(`${prefix}${n}:odd`)).toBe(0);
+    await sink.close();
+  });
+
+  it('loads the script again after Redis forgets it', async () => {
+    const server = await startRedis();
+    const sink = createRedisSink({ url: server.url });
+    const raw = new Redis(server.url);
+    await sink.apply([entry('n', 1, 'a', 'upsert', 'x')], ctx);
+    await raw.script('FLUSH');
+    await sink.apply([entry('n', 2, 'a', 'upsert', 'y')], ctx);
+    expect(await raw.get('walbox:n:a')).toBe('"y"');
+    await raw.quit();
+    await sink.close();
+  });
+
+  it('leaves a client it was given open', async () => {
+    const client = new Redis(url);
+    const sink = createRedisSink({ client, keyPrefix: prefix });
+    await sink.apply([entry(ns(), 1, 'a', 'upsert', 'x')], ctx);
+    await sink.close();
+    expect(await client.ping()).toBe('PONG');
+    await client.quit();
+  });
+
+  it('fails while Redis is down, and applies again once it is back', async () => {
+    const server = await startRedis();
+    const sink = createRedisSink({ url: server.url, connectTimeoutMs: 500 });
+    await sink.apply([entry('n', 1, 'a', 'upsert', 'one')], ctx);
+    await server.stop();
+    await expect(sink.apply([entry('n', 2, 'a', 'upsert', 'two')], ctx)).rejects.toThrow();
+    await server.start(); // an empty Redis: no saved data
+    await expect
+      .poll(
+        async () =>
+          sink.apply([entry('n', 3, 'a', 'upsert', 'three')], ctx).then(
+            () => true,
+            () => false,
+          ),
+        {
+          timeout: 10_000,
+          interval: 200,
+        },
+      )
+      .toBe(true);
+    const raw = new Redis(server.url);
+    expect(await raw.get('walbox:n:a')).toBe('"three"');
+    await raw.quit();
+    await sink.close();
+  });
+
+  it('fails within the command timeout when Redis hangs', async () => {
+    const server = await startRedis();
+    const sink = createRedisSink({ url: server.url, commandTimeoutMs: 500 });
+    await sink.apply([entry('n', 1, 'a', 'upsert', 'one')], ctx);
+    server.kill('SIGSTOP');
+    try {
+      const started = Date.now();
+      await expect(sink.apply([entry('n', 2, 'a', 'upsert', 'two')], ctx)).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      server.kill('SIGCONT');
+    }
+    await sink.close();
+  });
+
+  it('stops waiting when the dispatcher aborts the batch', async () => {
+    // Accepts connections and never answers: the client waits for its ready check.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const sink = createRedisSink({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 60_000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('apply timed out')), 100);
+    try {
+      await expect(
+        sink.apply([entry('n', 1, 'a', 'upsert', 'x')], { ...ctx, signal: controller.signal }),
+      ).rejects.toThrow('apply timed out');
+    } finally {
+      await sink.close();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+});
