@@ -3,12 +3,16 @@
  * throughput against a bare multi-row INSERT. Not a test: it prints numbers next to their goals.
  *
  *   npm run bench:append
- *   BENCH_SECONDS=10   seconds per measured variant, split over the rounds (default 10)
- *   BENCH_WORKERS=8    concurrent transactions of the append-in-tx part (a 1-worker run always follows)
+ *   BENCH_SECONDS=8    seconds per measured variant, split over the rounds
+ *   BENCH_WORKERS=8    concurrent transactions of the append-in-tx part (a 1-worker run always follows);
+ *                      with more than one worker, appends also run with walbox.notify=off, since NOTIFY
+ *                      serializes committing transactions on Postgres's notify-queue lock. A "floor" variant
+ *                      inserts the same entry row straight into the log table: what any outbox row costs.
  *   BENCH_ROUNDS=3     alternating A/B rounds per comparison
  *   BENCH_CONNS=1,2,4  concurrent connections of the appendMany part
  *   DATABASE_URL       else postgres://postgres@127.0.0.1:5432/test, else an embedded Postgres
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
@@ -16,21 +20,44 @@ import { type EntryInput, Walbox } from '../src/index.js';
 import { openBenchDatabase, redact } from './support/database.js';
 import { alternate, fmt, type PhaseResult, percentile, perSecond, runPhase } from './support/measure.js';
 
-const SECONDS = envNumber('BENCH_SECONDS', 10);
+const SECONDS = envNumber('BENCH_SECONDS', 8);
 const WORKERS = envNumber('BENCH_WORKERS', 8);
 const ROUNDS = envNumber('BENCH_ROUNDS', 3);
-const CONNS = (process.env.BENCH_CONNS ?? '1,2,4').split(',').map(Number);
+const CONNS = (process.env.BENCH_CONNS ?? '1,2,4').split(',').map((c) => {
+  const n = Number(c);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`BENCH_CONNS must list positive integers, got ${c}`);
+  return n;
+});
 const WARMUP_SECONDS = Math.min(1, SECONDS / 10);
 const BATCH = 1000;
 const KEYS = 10_000;
 const TX_RATIO_GOAL = 1.15;
 const BATCH_GOAL = 100_000;
 
+/** Other processes on the machine skew every number here; printed at the start and the end. */
+function loadavg(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
 function envNumber(name: string, fallback: number): number {
   const raw = process.env[name];
   const n = raw === undefined || raw === '' ? fallback : Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
   return n;
+}
+
+/** The commit measured, flagging uncommitted changes to what the benchmark runs (the SQL and the SDK). */
+function revision(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+    const dirty = git('status', '--porcelain', '--', 'migrations', 'src') !== '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' + uncommitted changes in migrations/ or src/' : ''}`;
+  } catch {
+    return 'unknown (no git)';
+  }
 }
 
 interface OrderRow {
@@ -77,9 +104,10 @@ async function main() {
       `config      BENCH_SECONDS=${SECONDS} BENCH_WORKERS=${WORKERS} BENCH_ROUNDS=${ROUNDS} BENCH_CONNS=${CONNS.join(',')}  node ${process.version}`,
     );
     console.log(
-      `machine     ${cpus.length} cpus  ${cpus[0]?.model.trim()}  ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM  ${os.platform()} ${os.release()}`,
+      `machine     ${cpus.length} cpus  ${cpus[0]?.model.trim()}  ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM  ${os.platform()} ${os.release()}  load ${loadavg()}`,
     );
     console.log(`postgres    ${rows[0]!.version}`);
+    console.log(`code        ${revision()}`);
     console.log(`database    ${redact(db.url)} (${db.source})  schema ${schema}`);
 
     await walbox.migrate();
@@ -95,6 +123,7 @@ async function main() {
 
     for (const workers of [...new Set([WORKERS, 1])]) await appendInTx(pool, walbox, q, workers);
     for (const conns of CONNS) await appendManyThroughput(pool, walbox, q, conns);
+    console.log(`done        load ${loadavg()}`);
   } finally {
     await walbox.close();
     await pool.query(`drop schema if exists ${q} cascade`).catch((err) => console.error('cleanup:', err));
@@ -106,8 +135,18 @@ async function main() {
 /** BEGIN; INSERT order; COMMIT against the same plus walbox.append of the order, on `workers` connections. */
 async function appendInTx(pool: pg.Pool, walbox: Walbox, q: string, workers: number) {
   const clients = await Promise.all(Array.from({ length: workers }, () => pool.connect()));
+  // Session-level, so the timed transactions carry no extra round trip.
+  const notifyOff = async (s: number) => {
+    await Promise.all(clients.map((c) => c.query(`set walbox.notify = 'off'`)));
+    try {
+      return await runPhase(clients, s, tx('append'));
+    } finally {
+      await Promise.all(clients.map((c) => c.query('reset walbox.notify')));
+    }
+  };
   let n = 0;
-  const tx = (withAppend: boolean) => async (client: pg.PoolClient) => {
+  type Extra = 'none' | 'append' | 'floor';
+  const tx = (extra: Extra) => async (client: pg.PoolClient) => {
     const customer = `customer-${String(n++ % 100_000).padStart(6, '0')}`;
     await client.query('begin');
     try {
@@ -116,13 +155,19 @@ async function appendInTx(pool: pg.Pool, walbox: Walbox, q: string, workers: num
         [customer, 4000 + (n % 5000)],
       );
       const order = rows[0]!;
-      if (withAppend) {
+      if (extra === 'append') {
         await walbox.append(client, {
           namespace: 'orders',
           key: order.id,
           op: 'upsert',
           payload: orderPayload(order),
         });
+      } else if (extra === 'floor') {
+        await client.query(
+          `insert into ${q}.entries (namespace, key, partition, op, payload, targets)
+           values ('orders', $1, 0, 'upsert', $2, '{search}') returning *`,
+          [order.id, JSON.stringify(orderPayload(order))],
+        );
       }
       await client.query('commit');
     } catch (err) {
@@ -132,20 +177,26 @@ async function appendInTx(pool: pg.Pool, walbox: Walbox, q: string, workers: num
     return 1;
   };
   try {
-    await runPhase(clients, WARMUP_SECONDS, tx(false));
-    await runPhase(clients, WARMUP_SECONDS, tx(true));
-    const r = await alternate(
-      {
-        baseline: (s) => runPhase(clients, s, tx(false)),
-        withAppend: (s) => runPhase(clients, s, tx(true)),
-      },
-      SECONDS,
-      ROUNDS,
-    );
-    const ratio = perSecond(r.baseline, 'ops') / perSecond(r.withAppend, 'ops');
-    console.log(
-      `append-in-tx  workers=${workers}  baseline ${txLine(r.baseline)} | with append ${txLine(r.withAppend)} | ratio ${fmt.ratio(ratio)} (goal < ${TX_RATIO_GOAL}) ${ratio < TX_RATIO_GOAL ? 'ok' : 'MISSED'}`,
-    );
+    await runPhase(clients, WARMUP_SECONDS, tx('none'));
+    await runPhase(clients, WARMUP_SECONDS, tx('append'));
+    const variants = {
+      baseline: (s: number) => runPhase(clients, s, tx('none')),
+      withAppend: (s: number) => runPhase(clients, s, tx('append')),
+      floor: (s: number) => runPhase(clients, s, tx('floor')),
+    };
+    const r = await alternate(workers > 1 ? { ...variants, notifyOff } : variants, SECONDS, ROUNDS);
+    const line = (label: string, p: PhaseResult, judged = true) => {
+      const ratio = perSecond(r.baseline, 'ops') / perSecond(p, 'ops');
+      const verdict = judged
+        ? `(goal < ${TX_RATIO_GOAL}) ${ratio < TX_RATIO_GOAL ? 'ok' : 'MISSED'}`
+        : '(reference, no goal)';
+      console.log(
+        `append-in-tx  workers=${workers}  baseline ${txLine(r.baseline)} | ${label} ${txLine(p)} | ratio ${fmt.ratio(ratio)} ${verdict}`,
+      );
+    };
+    line('with append', r.withAppend);
+    if ('notifyOff' in r) line('with append, walbox.notify=off', r.notifyOff);
+    line('floor: plain INSERT of the entry row', r.floor, false);
   } finally {
     for (const c of clients) c.release();
   }
@@ -157,17 +208,18 @@ function txLine(p: PhaseResult): string {
 
 /** Batches of 1,000 entries over 10,000 keys via appendMany(pool), against one bare INSERT of the same rows. */
 async function appendManyThroughput(pool: pg.Pool, walbox: Walbox, q: string, conns: number) {
+  // Built up front and reused in turn, so that the timing is walbox's and not the benchmark's own.
   let n = 0;
-  const batch = (): EntryInput[] =>
-    Array.from({ length: BATCH }, () => {
-      const order = randomOrder(n++);
-      return {
-        namespace: 'bulk',
-        key: `k${Math.floor(Math.random() * KEYS)}`,
-        op: 'upsert',
-        payload: orderPayload(order),
-      };
-    });
+  const batches: EntryInput[][] = Array.from({ length: 32 }, () =>
+    Array.from({ length: BATCH }, () => ({
+      namespace: 'bulk',
+      key: `k${Math.floor(Math.random() * KEYS)}`,
+      op: 'upsert',
+      payload: orderPayload(randomOrder(n++)),
+    })),
+  );
+  let next = 0;
+  const batch = () => batches[next++ % batches.length]!;
   const viaWalbox = async () => (await walbox.appendMany(pool, batch())).length;
   const bare = async () => {
     const { rowCount } = await pool.query(

@@ -56,18 +56,20 @@ export function percentile(p: PhaseResult, q: number): number {
  * Runs each variant for `seconds` in total, split into `rounds` slots that alternate (A B, B A, A B, ...)
  * so that drift (checkpoints, autovacuum, table growth) falls on both sides alike.
  */
-export async function alternate<K extends string>(
-  variants: Record<K, (seconds: number) => Promise<PhaseResult>>,
+export async function alternate<V extends Record<string, (seconds: number) => Promise<PhaseResult>>>(
+  variants: V,
   seconds: number,
   rounds: number,
-): Promise<Record<K, PhaseResult>> {
-  const names = Object.keys(variants) as K[];
-  const runs = new Map<K, PhaseResult[]>(names.map((n) => [n, []]));
+): Promise<{ [K in keyof V]: PhaseResult }> {
+  const names = Object.keys(variants);
+  const runs = new Map<string, PhaseResult[]>(names.map((n) => [n, []]));
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? names : [...names].reverse();
-    for (const n of order) runs.get(n)!.push(await variants[n](seconds / rounds));
+    for (const n of order) runs.get(n)!.push(await variants[n]!(seconds / rounds));
   }
-  return Object.fromEntries(names.map((n) => [n, mergePhases(runs.get(n)!)])) as Record<K, PhaseResult>;
+  return Object.fromEntries(names.map((n) => [n, mergePhases(runs.get(n)!)])) as {
+    [K in keyof V]: PhaseResult;
+  };
 }
 
 export const fmt = {
