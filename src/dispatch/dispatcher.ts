@@ -132,6 +132,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     await this.#startPromise?.catch(() => {});
     this.#state = 'stopping';
     clearInterval(this.#supervisor);
+    // Fetch no more jobs while in-flight batches finish: this process would drop them, among them the ones its
+    // drains kick below to hand their partitions over (left to another dispatcher's supervisor then).
+    for (const queue of new Set(this.#workers.map((w) => w.queue))) await this.#boss?.offWork(queue);
     this.#stopping.abort(new Error('dispatcher stopping'));
     await this.#listener?.end().catch(() => {});
     const drains = [...this.#active.values()].map((a) => a.done.catch(() => {}));
@@ -166,6 +169,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   async #runDrain(job: DrainJob): Promise<void> {
     const sink = this.#sinks.get(job.target);
+    // Fetched just as this process began to stop: pass it on rather than drop it.
+    if (sink && this.#state === 'stopping') return this.#kick(job).catch((err) => this.#error(err));
     if (!sink || this.#state !== 'started') return;
     const k = refKey(job);
     if (this.#active.has(k)) return; // this process already drains it
