@@ -96,11 +96,17 @@ begin
 end;
 $$;
 
+-- One element of an append, parsed once from the JSON input.
+create type {{schema}}.append_input as (
+  ord int, namespace text, key text, op text, payload json, before json, headers json, targets text[],
+  delay_ms bigint, jitter_ms bigint, deliver_at timestamptz, idempotency_key text, actor text
+);
+
 -- Appends a JSON array of entries in one statement. Each element:
 --   {"namespace","key","op","payload","before","headers","targets","delay_ms","jitter_ms","deliver_at",
 --    "idempotency_key","actor"}
 -- Returns one row per element, in input order (ord is 1-based). An element whose idempotency key already
--- exists in its namespace returns the existing entry instead of a new one.
+-- exists in its namespace returns the existing entry instead of a new one (duplicate = true).
 create function {{schema}}.append_json(p_entries json)
 returns table (
   ord int, id bigint, namespace text, key text, partition int, op text, payload jsonb, before jsonb,
@@ -110,20 +116,42 @@ returns table (
 language plpgsql as $$
 #variable_conflict use_column
 declare
+  v_in {{schema}}.append_input[];
+  v_n int;
   v_bad record;
   v_ids bigint[];
+  v_whole text[];
+  v_keyed text[];
+  v_returned int;
+  v_class int := hashtext('walbox:' || '{{schema_raw}}');
   v_actor text := coalesce(nullif(current_setting('walbox.actor', true), ''), session_user);
 begin
+  -- Parse the input once; every step below reads the array.
+  select array_agg(row(i.ord::int, i.namespace, i.key, i.op, i.payload, i.before, i.headers, i.targets,
+                       i.delay_ms, i.jitter_ms, i.deliver_at, i.idempotency_key, i.actor
+                      )::{{schema}}.append_input order by i.ord)
+    into v_in
+    from rows from (json_to_recordset(p_entries) as (
+           namespace text, key text, op text, payload json, before json, headers json, targets text[],
+           delay_ms bigint, jitter_ms bigint, deliver_at timestamptz, idempotency_key text, actor text
+         )) with ordinality as i(namespace, key, op, payload, before, headers, targets, delay_ms,
+                                 jitter_ms, deliver_at, idempotency_key, actor, ord);
+  v_n := coalesce(cardinality(v_in), 0);
+  if v_n = 0 then
+    return;
+  end if;
+
   -- Backstop checks for SQL callers; the SDK has already rejected these before sending anything.
-  select x.namespace, x.key, x.op, n.name as known,
-         octet_length(x.payload::text) as size, n.max_payload_bytes, x.delay_ms, x.jitter_ms
+  select x.namespace, x.key, x.op, n.name as known, octet_length(x.payload::text) as size,
+         n.max_payload_bytes, x.delay_ms, x.jitter_ms,
+         (select t from unnest(x.targets) t where not (t = any(n.targets)) limit 1) as stray_target
     into v_bad
-    from json_to_recordset(p_entries) as x(namespace text, key text, op text, payload json,
-                                           delay_ms bigint, jitter_ms bigint)
+    from unnest(v_in) x
     left join {{schema}}.namespaces n on n.name = x.namespace
    where n.name is null or x.key is null or x.key = '' or x.op is null or x.op = ''
       or octet_length(x.payload::text) > n.max_payload_bytes
       or x.delay_ms < 0 or x.jitter_ms < 0
+      or not (coalesce(x.targets, '{}') <@ n.targets)
    limit 1;
   if found then
     if v_bad.known is null then
@@ -134,36 +162,44 @@ begin
       raise exception 'walbox: entry of namespace "%" has no op', v_bad.namespace using errcode = 'WB003';
     elsif v_bad.delay_ms < 0 or v_bad.jitter_ms < 0 then
       raise exception 'walbox: negative delay' using errcode = 'WB004';
+    elsif v_bad.stray_target is not null then
+      raise exception 'walbox: target "%" is not a target of namespace "%"', v_bad.stray_target,
+        v_bad.namespace using errcode = 'WB003';
     else
       raise exception 'walbox: payload of % bytes exceeds the limit of % bytes of namespace "%"',
         v_bad.size, v_bad.max_payload_bytes, v_bad.namespace using errcode = 'WB002';
     end if;
   end if;
 
-  -- Per-key commit order: a second writer of the same (namespace, key) waits here until the first
-  -- commits, so for one key, id order is commit order. Locks are taken in a fixed order to avoid
-  -- deadlocks between batches. The two-int form keeps clear of pg-boss's bigint advisory locks.
-  perform pg_advisory_xact_lock(s.class_id, s.h)
-     from (select distinct hashtext('walbox:' || '{{schema_raw}}') as class_id,
-                  hashtext(case n.ordering when 'namespace' then x.namespace
-                                           else x.namespace || chr(31) || x.key end) as h
-             from json_to_recordset(p_entries) as x(namespace text, key text)
-             join {{schema}}.namespaces n on n.name = x.namespace
-            order by 2) s;
+  -- Per-key commit order: a second writer of the same (namespace, key) waits until the first commits, so
+  -- for one key, id order is commit order. A writer of a few keys holds its namespace's lock shared plus a
+  -- lock per key; a writer of many keys (or of a namespace with one total order) holds the namespace lock
+  -- exclusively instead, so a batch of 100,000 keys does not fill the shared lock table. Locks are taken in
+  -- a fixed order (namespaces, then keys, each sorted) to avoid deadlocks between batches. The two-int form
+  -- keeps clear of pg-boss's bigint advisory locks.
+  select coalesce(array_agg(s.namespace) filter (where s.whole), '{}'),
+         coalesce(array_agg(s.namespace) filter (where not s.whole), '{}')
+    into v_whole, v_keyed
+    from (select x.namespace, bool_or(n.ordering = 'namespace') or count(distinct x.key) > 64 as whole
+            from unnest(v_in) x join {{schema}}.namespaces n on n.name = x.namespace
+           group by x.namespace) s;
+  perform case when l.whole then pg_advisory_xact_lock(v_class, l.h)
+               else pg_advisory_xact_lock_shared(v_class, l.h) end
+     from (select hashtext(ns) as h, ns = any(v_whole) as whole
+             from unnest(v_whole || v_keyed) as ns
+            order by 1, 2 desc) l;
+  perform pg_advisory_xact_lock(v_class, k.h)
+     from (select distinct hashtext(x.namespace || chr(31) || x.key) as h
+             from unnest(v_in) x
+            where x.namespace = any(v_keyed)
+            order by 1) k;
 
   -- Ids are drawn only after the locks are held.
-  select array_agg(nextval('{{schema}}.entries_id_seq')) into v_ids
-    from json_array_elements(p_entries);
+  select array_agg(nextval('{{schema}}.entries_id_seq')) into v_ids from generate_series(1, v_n);
 
   return query
   with input as (
-    select i.namespace, i.key, i.op, i.payload, i.before, i.headers, i.targets, i.delay_ms, i.jitter_ms,
-           i.deliver_at, i.idempotency_key, i.actor, i.ord::int as ord, v_ids[i.ord] as new_id
-      from rows from (json_to_recordset(p_entries) as (
-             namespace text, key text, op text, payload json, before json, headers json, targets text[],
-             delay_ms bigint, jitter_ms bigint, deliver_at timestamptz, idempotency_key text, actor text
-           )) with ordinality as i(namespace, key, op, payload, before, headers, targets, delay_ms,
-                                   jitter_ms, deliver_at, idempotency_key, actor, ord)
+    select x.*, v_ids[x.ord] as new_id from unnest(v_in) x
   ),
   claimed as (
     insert into {{schema}}.idempotency_keys (namespace, idempotency_key, entry_id)
@@ -195,24 +231,22 @@ begin
          e.deliver_at, e.idempotency_key, e.xid, e.created_at, e.actor, false
     from inserted e join input i on i.new_id = e.id
    order by i.ord;
+  get diagnostics v_returned = row_count;
 
-  perform {{schema}}.notify_append(array(
-    select distinct x.namespace from json_to_recordset(p_entries) as x(namespace text)));
+  perform {{schema}}.notify_append(array(select distinct x.namespace from unnest(v_in) x));
 
   -- Entries whose idempotency key was already taken (earlier, or earlier in this batch): return the
   -- existing entry. A separate statement, so it sees rows committed while the insert waited on the key.
-  if exists (select 1 from json_to_recordset(p_entries) as x(idempotency_key text)
-              where x.idempotency_key is not null) then
+  if v_returned < v_n then
     return query
-    select i.ord::int, e.id, e.namespace, e.key, e.partition, e.op, e.payload, e.before, e.headers,
+    select x.ord, e.id, e.namespace, e.key, e.partition, e.op, e.payload, e.before, e.headers,
            e.targets, e.deliver_at, e.idempotency_key, e.xid, e.created_at, e.actor, true
-      from rows from (json_to_recordset(p_entries) as (namespace text, idempotency_key text))
-             with ordinality as i(namespace, idempotency_key, ord)
+      from unnest(v_in) x
       join {{schema}}.idempotency_keys k
-        on k.namespace = i.namespace and k.idempotency_key = i.idempotency_key
+        on k.namespace = x.namespace and k.idempotency_key = x.idempotency_key
       join {{schema}}.entries e on e.id = k.entry_id
-     where k.entry_id <> v_ids[i.ord]
-     order by i.ord;
+     where k.entry_id <> v_ids[x.ord]
+     order by x.ord;
   end if;
 end;
 $$;

@@ -50,6 +50,11 @@ export function encodeEntry(entry: EntryInput, ns: NamespaceConfig, index?: numb
         'expected an array of target names (lower-case letters, digits, _ . -)',
       );
     }
+    const stray = entry.targets.find((t) => !ns.targets.includes(t));
+    if (stray !== undefined) {
+      // Dispatchers keep cursors for the targets a namespace declares; an entry may only narrow them.
+      throw fail('INVALID_ENTRY', 'targets', `"${stray}" is not a target of namespace "${ns.name}"`);
+    }
     wire += `,"targets":${JSON.stringify(entry.targets)}`;
   }
   if (entry.delay !== undefined && entry.deliverAt !== undefined) {

@@ -5,6 +5,8 @@
 export function encodeJson(
   value: unknown,
 ): { ok: true; text: string } | { ok: false; path: string; reason: string } {
+  if (isPlainJson(value, 0)) return { ok: true, text: JSON.stringify(value) };
+  // Slow path, only for values the fast check refused: find the exact path and reason.
   const problem = findProblem(value, '$', new Set());
   if (problem) return { ok: false, ...problem };
   return { ok: true, text: JSON.stringify(value) };
@@ -59,5 +61,37 @@ function findProblem(
     return undefined;
   } finally {
     seen.delete(obj);
+  }
+}
+
+/**
+ * The append hot path: true for the common case (plain objects, arrays, strings, finite numbers, booleans,
+ * null, Dates) without building paths or tracking cycles; a depth cap stands in for cycle detection.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null || value instanceof Date) return value === null || !Number.isNaN(value.getTime());
+      if (depth > 256) return false;
+      if (Array.isArray(value)) {
+        for (const item of value) if (!isPlainJson(item, depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+      for (const key in value) {
+        const v = (value as Record<string, unknown>)[key];
+        if (v !== undefined && !isPlainJson(v, depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
   }
 }

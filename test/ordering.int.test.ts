@@ -7,8 +7,14 @@ import { isolatedWalbox } from './support/db.js';
 const { pool, walbox, schema } = await isolatedWalbox('ordering');
 const PRODUCERS = 16;
 const TX_PER_PRODUCER = 40;
-const KEYS = 24;
 const PARTITIONS = 4;
+
+interface Scenario {
+  namespace: string;
+  keys: number;
+  /** Entries in the next transaction. */
+  size: () => number;
+}
 
 // Commit order, recorded independently of walbox: the last statement before COMMIT draws from a sequence.
 // Sequences are not transactional and never block, so if walbox let two writers of one key commit in the
@@ -18,7 +24,37 @@ await pool.query(`create sequence "${schema}".commit_seq`);
 
 describe('ordering: snapshot-range reader', () => {
   it('no gap, no duplicate, no reorder, no stall under concurrent producers with late commits, rollbacks and an idle transaction', async () => {
-    await walbox.namespaces.upsert({ name: 'orders', partitions: PARTITIONS, targets: ['t'] });
+    await scenario({ namespace: 'orders', keys: 24, size: () => 1 + Math.floor(Math.random() * 3) });
+  });
+
+  it('the same when large batches (namespace lock) and small ones (key locks) interleave', async () => {
+    // Batches of more than 64 keys lock the whole namespace instead of each key (the lock table is finite).
+    await scenario({
+      namespace: 'mixed',
+      keys: 300,
+      size: () =>
+        Math.random() < 0.25 ? 70 + Math.floor(Math.random() * 60) : 1 + Math.floor(Math.random() * 3),
+    });
+  });
+
+  it('one batch of 20,000 distinct keys does not exhaust the lock table', async () => {
+    await walbox.namespaces.upsert({ name: 'huge', targets: ['t'] });
+    const stored = await walbox.appendMany(
+      pool,
+      Array.from({ length: 20_000 }, (_, i) => ({
+        namespace: 'huge',
+        key: `k${i}`,
+        op: 'upsert',
+        payload: i,
+      })),
+    );
+    expect(stored.length).toBe(20_000);
+  });
+});
+
+async function scenario({ namespace, keys, size }: Scenario) {
+  {
+    await walbox.namespaces.upsert({ name: namespace, partitions: PARTITIONS, targets: ['t'] });
 
     // An unrelated session holding an xid for the whole test: an xmin-based reader would stall on it.
     const idle = await pool.connect();
@@ -29,7 +65,7 @@ describe('ordering: snapshot-range reader', () => {
     let producing = true;
     const producers = Array.from({ length: PRODUCERS }, (_, p) => produce(p));
     const read = new Map<number, Entry[]>();
-    const reader = readAll(() => producing, read);
+    const reader = readAll(namespace, () => producing, read);
     await Promise.all(producers);
     producing = false;
     await reader;
@@ -81,10 +117,9 @@ describe('ordering: snapshot-range reader', () => {
 
     async function transaction(client: pg.PoolClient, p: number, t: number) {
       await client.query('begin');
-      const n = 1 + Math.floor(Math.random() * 3);
-      const entries = Array.from({ length: n }, () => ({
-        namespace: 'orders',
-        key: `k${Math.floor(Math.random() * KEYS)}`,
+      const entries = Array.from({ length: size() }, () => ({
+        namespace,
+        key: `k${Math.floor(Math.random() * keys)}`,
         op: 'upsert',
         payload: { p, t },
       }));
@@ -101,11 +136,11 @@ describe('ordering: snapshot-range reader', () => {
       await client.query('commit');
       for (const e of stored) committed.add(e.id);
     }
-  });
-});
+  }
+}
 
 /** Reads every partition with small batches while producers run, then until nothing new arrives. */
-async function readAll(running: () => boolean, out: Map<number, Entry[]>) {
+async function readAll(namespace: string, running: () => boolean, out: Map<number, Entry[]>) {
   const positions = new Map<number, LogPosition>();
   for (let p = 0; p < PARTITIONS; p++) {
     positions.set(p, LOG_START);
@@ -115,11 +150,7 @@ async function readAll(running: () => boolean, out: Map<number, Entry[]>) {
   while (running() || quietRounds < 3) {
     let got = 0;
     for (let p = 0; p < PARTITIONS; p++) {
-      const { entries, next } = await walbox.readBatch(
-        { namespace: 'orders', partition: p },
-        positions.get(p)!,
-        37,
-      );
+      const { entries, next } = await walbox.readBatch({ namespace, partition: p }, positions.get(p)!, 37);
       positions.set(p, next);
       out.get(p)!.push(...entries);
       got += entries.length;
