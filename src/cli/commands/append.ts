@@ -25,7 +25,7 @@ export function registerAppend(program: Command): void {
     .option('--payload <json>', 'the payload, as JSON (default null)')
     .option('--before <json>', 'the before-image, as JSON')
     .option('--headers <json>', 'headers, as a JSON object')
-    .option('--targets <list>', "override the namespace's default targets, comma-separated", list)
+    .option('--targets <list>', "deliver to only these of the namespace's targets, comma-separated", list)
     .option('--delay-ms <ms>', 'deliver no earlier than this long after the append', number)
     .option('--jitter-ms <ms>', 'plus a random 0..jitter ms (with --delay-ms)', number)
     .option('--idempotency-key <key>', 'a second append with this key returns the first entry')

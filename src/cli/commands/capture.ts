@@ -29,7 +29,7 @@ export function registerCapture(program: Command): void {
     .action((table: string, _opts, cmd: Command) =>
       withWalbox(cmd, async (walbox, out) => {
         await walbox.uncaptureTable(table);
-        out.result({ table, capturing: false }, (r) => out.line(`stopped capturing ${r.table}`));
+        out.result({ table, capturing: false }, (r) => out.line(`${r.table} is not captured (any more)`));
       }),
     );
 }

@@ -47,7 +47,7 @@ export function registerNamespaces(program: Command): void {
       'create a namespace, or change the given fields of an existing one (validated like walbox.namespaces.upsert)',
     )
     .argument('<name>', '1-63 lower-case letters, digits, _ . -, starting with a letter')
-    .option('--targets <list>', 'default targets (sink names), comma-separated; "" for none', list)
+    .option('--targets <list>', 'the targets (sink names) entries go to, comma-separated; "" for none', list)
     .option('--ordering <mode>', "'key' (order per key) or 'namespace' (one total order)")
     .option('--partitions <n>', 'partitions keys are spread over (1-1024)', number)
     .option('--retry-limit <n>', 'retries of a failing entry before onExhausted applies (0-1000)', number)
