@@ -1,4 +1,4 @@
-import type { Entry, EntryInput, EntryRow } from './entry.js';
+import type { AppendedEntry, EntryInput, EntryRow } from './entry.js';
 import { entryFromRow } from './entry.js';
 import { encodeEntry } from './entry-encoding.js';
 import { InvalidEntryError, UnknownNamespaceError, WalboxError } from './errors.js';
@@ -21,7 +21,7 @@ export async function appendEntries(
   namespaces: Namespaces,
   executor: Executor,
   entries: readonly EntryInput[],
-): Promise<Entry[]> {
+): Promise<AppendedEntry[]> {
   if (!Array.isArray(entries)) throw new TypeError('walbox: appendMany expects an array of entries');
   if (entries.length === 0) return [];
   const db = toQueryable(executor);
@@ -52,7 +52,7 @@ export async function appendEntries(
     throw translate(err, namespaces);
   }
   rows.sort((a, b) => a.ord - b.ord);
-  return rows.map((r) => entryFromRow(r));
+  return rows.map((r) => ({ ...entryFromRow(r), duplicate: r.duplicate }));
 }
 
 /** Maps append_json's SQLSTATEs (raised for SQL callers, or on a race with a namespace change) to typed errors. */

@@ -41,6 +41,9 @@ export interface Entry<P = unknown> {
   actor: string | null;
 }
 
+/** What append/appendMany return: the stored entry, and whether it already existed (same idempotency key). */
+export type AppendedEntry<P = unknown> = Entry<P> & { duplicate: boolean };
+
 export interface EntryRow {
   id: string;
   namespace: string;

@@ -3,7 +3,7 @@ export type { DeadLetter, DeadLetterFilter, DeadLetterStatus, DeadLetters } from
 export { Dispatcher, type DispatcherEvents } from './dispatch/dispatcher.js';
 export type { DispatcherOptions } from './dispatch/dispatcher-config.js';
 export { type BatchResult, functionSink, type Sink, type SinkContext } from './dispatch/sink.js';
-export type { Entry, EntryInput } from './entry.js';
+export type { AppendedEntry, Entry, EntryInput } from './entry.js';
 export { MAX_DELAY_MS } from './entry-encoding.js';
 export {
   InvalidConfigError,

@@ -1,9 +1,9 @@
 import type { z } from 'zod';
-import type { Entry, EntryInput } from './entry.js';
+import type { AppendedEntry, EntryInput } from './entry.js';
 import { InvalidEntryError } from './errors.js';
 import type { Executor } from './executor.js';
 
-type AppendMany = (executor: Executor, entries: readonly EntryInput[]) => Promise<Entry[]>;
+type AppendMany = (executor: Executor, entries: readonly EntryInput[]) => Promise<AppendedEntry[]>;
 
 type TypedBase = Omit<EntryInput, 'namespace' | 'payload'>;
 
@@ -24,17 +24,17 @@ export class TypedNamespace<S extends z.ZodType> {
     private readonly appendMany_: AppendMany,
   ) {}
 
-  async append(executor: Executor, entry: TypedEntryInput<S>): Promise<Entry<z.output<S>>> {
+  async append(executor: Executor, entry: TypedEntryInput<S>): Promise<AppendedEntry<z.output<S>>> {
     const [stored] = await this.appendMany_(executor, [this.#check(entry)]);
-    return stored as Entry<z.output<S>>;
+    return stored as AppendedEntry<z.output<S>>;
   }
 
   async appendMany(
     executor: Executor,
     entries: readonly TypedEntryInput<S>[],
-  ): Promise<Entry<z.output<S>>[]> {
+  ): Promise<AppendedEntry<z.output<S>>[]> {
     const checked = entries.map((e, i) => this.#check(e, entries.length === 1 ? undefined : i));
-    return (await this.appendMany_(executor, checked)) as Entry<z.output<S>>[];
+    return (await this.appendMany_(executor, checked)) as AppendedEntry<z.output<S>>[];
   }
 
   #check(entry: TypedEntryInput<S>, index?: number): EntryInput {

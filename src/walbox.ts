@@ -6,7 +6,7 @@ import { DeadLetters } from './dead-letters.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import type { DispatcherOptions } from './dispatch/dispatcher-config.js';
 import type { Sink } from './dispatch/sink.js';
-import type { Entry, EntryInput } from './entry.js';
+import type { AppendedEntry, EntryInput } from './entry.js';
 import { type Executor, type Queryable, toQueryable } from './executor.js';
 import { type MaintenanceResult, maintain } from './maintenance.js';
 import { type MigrateResult, migrate } from './migrate.js';
@@ -45,13 +45,13 @@ export class Walbox {
   }
 
   /** Appends one entry on the caller's executor: durable when its transaction commits, gone if it rolls back. */
-  async append<P = unknown>(executor: Executor, entry: EntryInput<P>): Promise<Entry<P>> {
+  async append<P = unknown>(executor: Executor, entry: EntryInput<P>): Promise<AppendedEntry<P>> {
     const [stored] = await appendEntries(this.#q, this.namespaces, executor, [entry]);
-    return stored as Entry<P>;
+    return stored as AppendedEntry<P>;
   }
 
   /** Appends many entries in one statement (one round trip), all or nothing. */
-  async appendMany(executor: Executor, entries: readonly EntryInput[]): Promise<Entry[]> {
+  async appendMany(executor: Executor, entries: readonly EntryInput[]): Promise<AppendedEntry[]> {
     return appendEntries(this.#q, this.namespaces, executor, entries);
   }
 

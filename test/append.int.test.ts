@@ -24,3 +24,13 @@ describe('append', () => {
     expect(rows[0].n).toBe(6);
   });
 });
+
+describe('duplicate flag', () => {
+  it('says whether append stored a new entry or returned the one with the same idempotency key', async () => {
+    await walbox.namespaces.upsert({ name: 'dup', targets: [] });
+    const first = await walbox.append(pool, { namespace: 'dup', key: 'k', op: 'upsert', idempotencyKey: 'x' });
+    const again = await walbox.append(pool, { namespace: 'dup', key: 'k', op: 'upsert', idempotencyKey: 'x' });
+    expect(first.duplicate).toBe(false);
+    expect(again).toMatchObject({ id: first.id, duplicate: true });
+  });
+});

