@@ -42,7 +42,8 @@ describe('idempotency keys', () => {
       payload: { attempt: 2 },
       idempotencyKey: idem,
     });
-    expect(retry).toEqual(first);
+    expect(retry).toEqual({ ...first, duplicate: true });
+    expect(first.duplicate).toBe(false);
     // The key identifies the request, whatever else the retry carries.
     const other = await walbox.append(pool, {
       namespace: 'orders',
@@ -106,7 +107,8 @@ describe('idempotency keys', () => {
       { namespace: 'orders', key: 'f', op: 'upsert', payload: { n: 5 } },
       { namespace: 'orders', key: 'b', op: 'upsert', payload: { n: 6 }, idempotencyKey: y },
     ]);
-    expect(again[1]).toEqual(result[1]);
+    expect(again[1]).toEqual({ ...result[1], duplicate: true });
+    expect(result.map((e) => e.duplicate)).toEqual([false, false, true, false, false]);
     expect(again[0]!.payload).toEqual({ n: 5 });
     expect(await countEntries(pool, schema)).toBe(before + 5);
   });
