@@ -84,14 +84,26 @@ $$;
 
 select {{schema}}.ensure_partitions(7);
 
--- Wakes dispatchers once per appending statement (not per entry). Sessions that must not pay NOTIFY's
--- commit-time lock (or that run behind PgBouncer in transaction mode) set walbox.notify = 'off';
--- dispatchers then find the work by polling.
-create function {{schema}}.notify_append(p_namespaces text[]) returns void
+-- The partition of a key: keys spread over a namespace's partitions by hash; one total order means one.
+create function {{schema}}.partition_of(p_key text, p_partitions int, p_ordering text) returns int
+language sql immutable parallel safe as $$
+  select case when p_partitions = 1 or p_ordering = 'namespace' then 0 else abs(hashtext(p_key) % p_partitions) end
+$$;
+
+-- Wakes dispatchers once per appending statement (not per entry). The payload lists "namespace:partition"
+-- items (or bare namespaces, meaning all their partitions, when the list would not fit NOTIFY's 8000
+-- bytes). Sessions that must not pay NOTIFY's commit-time lock (or that run behind PgBouncer in
+-- transaction mode) set walbox.notify = 'off'; dispatchers then find the work by polling.
+create function {{schema}}.notify_append(p_items text[]) returns void
 language plpgsql as $$
+declare
+  v_payload text := array_to_string(p_items, ',');
 begin
   if coalesce(current_setting('walbox.notify', true), '') <> 'off' then
-    perform pg_notify('walbox_' || '{{schema_raw}}', array_to_string(p_namespaces, ','));
+    if octet_length(v_payload) > 7900 then
+      select string_agg(distinct split_part(i, ':', 1), ',') into v_payload from unnest(p_items) i;
+    end if;
+    perform pg_notify('walbox_' || '{{schema_raw}}', v_payload);
   end if;
 end;
 $$;
@@ -211,8 +223,7 @@ begin
     insert into {{schema}}.entries
       (id, namespace, key, partition, op, payload, before, headers, targets, deliver_at, idempotency_key, actor)
     select i.new_id, i.namespace, i.key,
-           case when n.partitions = 1 or n.ordering = 'namespace' then 0
-                else abs(hashtext(i.key) % n.partitions) end,
+           {{schema}}.partition_of(i.key, n.partitions, n.ordering),
            i.op, i.payload::jsonb, i.before::jsonb, coalesce(i.headers::jsonb, '{}'::jsonb),
            coalesce(i.targets, n.targets),
            case
@@ -233,7 +244,9 @@ begin
    order by i.ord;
   get diagnostics v_returned = row_count;
 
-  perform {{schema}}.notify_append(array(select distinct x.namespace from unnest(v_in) x));
+  perform {{schema}}.notify_append(array(
+    select distinct x.namespace || ':' || {{schema}}.partition_of(x.key, n.partitions, n.ordering)
+      from unnest(v_in) x join {{schema}}.namespaces n on n.name = x.namespace));
 
   -- Entries whose idempotency key was already taken (earlier, or earlier in this batch): return the
   -- existing entry. A separate statement, so it sees rows committed while the insert waited on the key.

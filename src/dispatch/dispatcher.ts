@@ -12,6 +12,7 @@ import {
   resolveDispatcherConfig,
 } from './dispatcher-config.js';
 import type { PartitionRef, StepOutcome } from './drain-step.js';
+import { JobLoop } from './job-loop.js';
 import { type DrainEnd, PartitionDrain } from './partition-drain.js';
 import type { Sink } from './sink.js';
 import { WorkFinder } from './work-finder.js';
@@ -51,7 +52,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   readonly #sinks: ReadonlyMap<string, Sink>;
   readonly #active = new Map<string, { drain: PartitionDrain; done: Promise<DrainEnd> }>();
   #boss: PgBoss | undefined;
-  #workers: Array<{ queue: string; id: string }> = [];
+  readonly #loops = new Map<string, JobLoop<object>>();
+  /** NOTIFY items ("namespace:partition" or a bare namespace) waiting to be handled, and when each ref was kicked. */
+  #notified = new Set<string>();
+  #flushing = false;
+  readonly #kickedAt = new Map<string, number>();
   #listener: pg.Client | undefined;
   #finder: WorkFinder;
   #supervisor: NodeJS.Timeout | undefined;
@@ -83,33 +88,31 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   async #start(): Promise<void> {
     this.#state = 'starting';
     const { pool, schema } = this.deps;
-    const boss = new PgBoss({
-      db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values as unknown[]) },
-      schema: bossSchema(schema),
-      // Expired jobs are harmless here (leases decide who drains) but are cleaned up promptly.
-      maintenanceIntervalSeconds: 30,
-      monitorStateIntervalSeconds: 60,
+    const boss = await startBoss(() => {
+      const b = new PgBoss({
+        db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values as unknown[]) },
+        schema: bossSchema(schema),
+        // Expired jobs are harmless here (leases decide who drains) but are cleaned up promptly.
+        maintenanceIntervalSeconds: 30,
+        monitorStateIntervalSeconds: 60,
+      });
+      b.on('error', (err) => this.#error(err));
+      return b;
     });
-    boss.on('error', (err) => this.#error(err));
-    await boss.start();
     this.#boss = boss;
     for (const target of this.#sinks.keys()) {
       const queue = queueName(target);
-      if (!(await boss.getQueue(queue))) {
-        await boss.createQueue(queue, { name: queue, policy: 'short', retryLimit: 0 }).catch(async (err) => {
-          if (!(await boss.getQueue(queue))) throw err; // lost a creation race: fine
-        });
-      }
-      for (let i = 0; i < this.config.concurrency; i++) {
-        const id = await boss.work<DrainJob>(
+      await ensureQueue(boss, queue, { policy: 'short', retryLimit: 0 });
+      this.#startLoop(
+        new JobLoop<DrainJob>(
+          boss,
           queue,
-          { batchSize: 1, pollingIntervalSeconds: Math.max(0.5, this.config.pollIntervalMs / 1000) },
-          async ([job]) => {
-            if (job) await this.#runDrain(job.data);
-          },
-        );
-        this.#workers.push({ queue, id });
-      }
+          this.config.concurrency,
+          Math.max(100, this.config.pollIntervalMs),
+          (job) => this.#runDrain(job.data),
+          (err) => this.#error(err),
+        ),
+      );
     }
     await this.#scheduleMaintenance(boss);
     if (this.config.wakeup === 'listen') await this.#listen();
@@ -134,11 +137,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     clearInterval(this.#supervisor);
     // Fetch no more jobs while in-flight batches finish: this process would drop them, among them the ones its
     // drains kick below to hand their partitions over (left to another dispatcher's supervisor then).
-    for (const queue of new Set(this.#workers.map((w) => w.queue))) await this.#boss?.offWork(queue);
+    const loopsStopped = Promise.all([...this.#loops.values()].map((l) => l.stop()));
     this.#stopping.abort(new Error('dispatcher stopping'));
     await this.#listener?.end().catch(() => {});
     const drains = [...this.#active.values()].map((a) => a.done.catch(() => {}));
-    await Promise.race([Promise.all(drains), delay(this.config.stopTimeoutMs)]);
+    await Promise.race([Promise.all([...drains, loopsStopped]), delay(this.config.stopTimeoutMs)]);
     await this.#boss?.stop({
       graceful: true,
       wait: true,
@@ -151,20 +154,27 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   /** Partition upkeep and retention on a pg-boss cron schedule: one dispatcher runs it each time. */
   async #scheduleMaintenance(boss: PgBoss): Promise<void> {
     const queue = 'walbox_maintain';
-    if (!(await boss.getQueue(queue))) {
-      await boss.createQueue(queue, { name: queue, policy: 'singleton' }).catch(async (err) => {
-        if (!(await boss.getQueue(queue))) throw err;
-      });
-    }
+    await ensureQueue(boss, queue, { policy: 'singleton' });
     await boss.schedule(queue, this.config.maintenanceCron);
-    this.#workers.push({
-      queue,
-      id: await boss.work(queue, async () => {
-        await maintain(this.deps.db, this.deps.quotedSchema);
-      }),
-    });
+    this.#startLoop(
+      new JobLoop<object>(
+        boss,
+        queue,
+        1,
+        30_000,
+        async () => {
+          await maintain(this.deps.db, this.deps.quotedSchema);
+        },
+        (err) => this.#error(err),
+      ),
+    );
     // Make sure today's and the coming days' partitions exist before the first append of the day.
     maintain(this.deps.db, this.deps.quotedSchema).catch((err) => this.#error(err));
+  }
+
+  #startLoop<T extends object>(loop: JobLoop<T>): void {
+    this.#loops.set(loop.queue, loop as unknown as JobLoop<object>);
+    loop.start();
   }
 
   async #runDrain(job: DrainJob): Promise<void> {
@@ -212,9 +222,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       expireInSeconds: Math.ceil((this.config.maxDrainMs + this.config.applyTimeoutMs) / 1000) + 30,
       retryLimit: 0,
     });
-    if (!at && this.#state === 'started') {
-      for (const w of this.#workers) if (w.queue === queue) boss.notifyWorker(w.id);
-    }
+    if (!at && this.#state === 'started') this.#loops.get(queue)?.notify();
   }
 
   /**
@@ -250,22 +258,51 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const client = new pg.Client(this.deps.pool.options);
     client.on('error', (err) => this.#error(err));
     client.on('notification', (msg) => {
-      const namespaces = new Set((msg.payload ?? '').split(','));
-      let cold = false;
-      for (const { drain } of this.#active.values()) {
-        if (namespaces.has(drain.ref.namespace)) drain.wakeup.wake();
-      }
-      for (const ns of namespaces) cold ||= !this.#hasActive(ns);
-      if (cold) void this.#supervise();
+      for (const item of (msg.payload ?? '').split(',')) if (item) this.#notified.add(item);
+      if (!this.#flushing) void this.#flushNotified();
     });
     await client.connect();
     await client.query(`listen "walbox_${this.deps.schema}"`);
     this.#listener = client;
   }
 
-  #hasActive(namespace: string): boolean {
-    for (const { drain } of this.#active.values()) if (drain.ref.namespace === namespace) return true;
-    return false;
+  /**
+   * Handles NOTIFY items: wakes this process's drains of the named partitions and kicks the others (a cold
+   * partition, or one drained elsewhere: pg-boss keeps one queued job per partition, and a kick is sent at
+   * most every 100 ms per partition). Items arriving meanwhile are handled in the next round.
+   */
+  async #flushNotified(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#notified.size > 0 && this.#state === 'started') {
+        const items = [...this.#notified];
+        this.#notified.clear();
+        for (const item of items) {
+          const [namespace = '', partition] = item.split(':');
+          const ns = await this.deps.namespaces.require(namespace, this.deps.db).catch(() => undefined);
+          if (!ns) continue;
+          const partitions = partition === undefined ? range(ns.partitions) : [Number(partition)];
+          for (const target of ns.targets) {
+            if (!this.#sinks.has(target)) continue;
+            for (const p of partitions) await this.#wakeOrKick({ namespace, target, partition: p });
+          }
+        }
+      }
+    } catch (err) {
+      this.#error(err);
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #wakeOrKick(ref: PartitionRef): Promise<void> {
+    const k = refKey(ref);
+    const running = this.#active.get(k);
+    if (running) return running.drain.wakeup.wake();
+    const now = Date.now();
+    if (now - (this.#kickedAt.get(k) ?? 0) < 100) return;
+    this.#kickedAt.set(k, now);
+    await this.#kick(ref);
   }
 
   #report(ref: PartitionRef, o: StepOutcome): void {
@@ -288,12 +325,51 @@ export function bossSchema(schema: string): string {
   return `${schema.slice(0, 44)}_boss`;
 }
 
+/**
+ * Starts pg-boss, which installs its schema on first use. Dispatchers starting at once on a fresh database
+ * race to install it: the advisory lock serializes them, but the loser's CREATE SCHEMA IF NOT EXISTS can still
+ * miss the winner's schema (waiting for an advisory lock does not refresh the catalog cache) and fail on the
+ * catalog's unique index, which pg-boss does not recognize as a lost race. A new instance finds it installed.
+ */
+async function startBoss(create: () => PgBoss): Promise<PgBoss> {
+  for (let attempt = 1; ; attempt++) {
+    const boss = create(); // a PgBoss whose start() failed cannot be started again
+    try {
+      return await boss.start();
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await delay(100 * attempt);
+    }
+  }
+}
+
+/**
+ * Creates a pg-boss queue unless it exists. Dispatchers starting at once on a fresh schema race to create it,
+ * and pg-boss's create_queue can deadlock with itself (one inserts the queue row, then adds foreign keys that
+ * lock the queue table the other is inserting into); Postgres aborts one, which tries again: its insert then
+ * waits for the winner to commit and does nothing.
+ */
+async function ensureQueue(boss: PgBoss, name: string, options: Omit<PgBoss.Queue, 'name'>): Promise<void> {
+  for (let attempt = 1; !(await boss.getQueue(name)); attempt++) {
+    try {
+      await boss.createQueue(name, { ...options, name });
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await delay(100 * attempt);
+    }
+  }
+}
+
 function queueName(target: string): string {
   return `walbox_drain_${target}`;
 }
 
 function refKey(ref: PartitionRef): string {
   return `${ref.namespace}/${ref.target}/${ref.partition}`;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
 }
 
 function delay(ms: number): Promise<void> {

@@ -31,6 +31,35 @@ describe('wake-up modes', () => {
     expect(sink.applied.map((e) => e.payload)).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it('listen mode: an entry for a cold partition is picked up while another partition of its namespace is busy', async () => {
+    await walbox.namespaces.upsert({ name: 'two', targets: ['t2'], partitions: 2 });
+    const { rows } = await pool.query<{ key: string; p: number }>(
+      `select k as key, "${walbox.schema}".partition_of(k, 2, 'key') as p
+         from unnest(array['a','b','c','d','e','f','g','h']) k`,
+    );
+    const inP0 = rows.find((r) => r.p === 0)!.key;
+    const inP1 = rows.find((r) => r.p === 1)!.key;
+    const sink = new RecordingSink('t2');
+    // Drains stay on their partition for a minute and the supervisor hardly runs: only NOTIFY can help.
+    const d = walbox.dispatcher({
+      sinks: { t2: sink },
+      superviseMs: 60_000,
+      leaseMs: 120_000,
+      idleReleaseMs: 60_000,
+      maxDrainMs: 60_000,
+    });
+    running.push(d);
+    await d.start();
+    const first = await walbox.append(pool, { namespace: 'two', key: inP1, op: 'upsert', payload: 1 });
+    await until(() => sink.ids().includes(first.id), 10_000, 'partition 1 entry');
+    const second = await walbox.append(pool, { namespace: 'two', key: inP0, op: 'upsert', payload: 2 });
+    await until(
+      () => sink.ids().includes(second.id),
+      5_000,
+      'partition 0 entry while partition 1 is drained',
+    );
+  });
+
   it('poll mode delivers entries appended with walbox.notify off (PgBouncer transaction pooling)', async () => {
     await walbox.namespaces.upsert({ name: 'poll', targets: ['p'] });
     const sink = new RecordingSink('p');

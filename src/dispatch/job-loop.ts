@@ -1,0 +1,65 @@
+import type PgBoss from 'pg-boss';
+import { Wakeup } from './wakeup.js';
+
+/**
+ * Fetches and runs pg-boss jobs of one queue in `slots` parallel loops. Used instead of boss.work() because
+ * pg-boss 10 completes a worker's job without awaiting or catching the call: if Postgres goes away at that
+ * moment the rejection is unhandled and Node ends the process. Here every call is awaited and reported,
+ * and `notify()` wakes idle slots at once instead of at pg-boss's 0.5 s minimum polling interval.
+ */
+export class JobLoop<T extends object> {
+  readonly #wakeups: Wakeup[] = [];
+  readonly #stop = new AbortController();
+  #loops: Promise<void>[] = [];
+
+  constructor(
+    private readonly boss: PgBoss,
+    readonly queue: string,
+    private readonly slots: number,
+    private readonly pollMs: number,
+    private readonly handler: (job: PgBoss.Job<T>) => Promise<void>,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  start(): void {
+    for (let i = 0; i < this.slots; i++) {
+      const wakeup = new Wakeup();
+      this.#wakeups.push(wakeup);
+      this.#loops.push(this.#run(wakeup));
+    }
+  }
+
+  notify(): void {
+    for (const w of this.#wakeups) w.wake();
+  }
+
+  /** Lets running jobs finish, fetches no more. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await Promise.all(this.#loops);
+    this.#loops = [];
+  }
+
+  async #run(wakeup: Wakeup): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      wakeup.clear();
+      let job: PgBoss.Job<T> | undefined;
+      try {
+        [job] = await this.boss.fetch<T>(this.queue, { batchSize: 1 });
+      } catch (err) {
+        this.onError(err);
+      }
+      if (!job) {
+        await wakeup.sleep(this.pollMs, signal);
+        continue;
+      }
+      try {
+        await this.handler(job);
+      } catch (err) {
+        this.onError(err);
+      }
+      await this.boss.complete(this.queue, job.id).catch((err) => this.onError(err));
+    }
+  }
+}
