@@ -12,6 +12,7 @@ import {
   resolveDispatcherConfig,
 } from './dispatcher-config.js';
 import type { PartitionRef, StepOutcome } from './drain-step.js';
+import { JobLoop } from './job-loop.js';
 import { type DrainEnd, PartitionDrain } from './partition-drain.js';
 import type { Sink } from './sink.js';
 import { WorkFinder } from './work-finder.js';
@@ -51,7 +52,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   readonly #sinks: ReadonlyMap<string, Sink>;
   readonly #active = new Map<string, { drain: PartitionDrain; done: Promise<DrainEnd> }>();
   #boss: PgBoss | undefined;
-  #workers: Array<{ queue: string; id: string }> = [];
+  readonly #loops = new Map<string, JobLoop<object>>();
+  /** NOTIFY items ("namespace:partition" or a bare namespace) waiting to be handled, and when each ref was kicked. */
+  #notified = new Set<string>();
+  #flushing = false;
+  readonly #kickedAt = new Map<string, number>();
   #listener: pg.Client | undefined;
   #finder: WorkFinder;
   #supervisor: NodeJS.Timeout | undefined;
@@ -98,16 +103,16 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     for (const target of this.#sinks.keys()) {
       const queue = queueName(target);
       await ensureQueue(boss, queue, { policy: 'short', retryLimit: 0 });
-      for (let i = 0; i < this.config.concurrency; i++) {
-        const id = await boss.work<DrainJob>(
+      this.#startLoop(
+        new JobLoop<DrainJob>(
+          boss,
           queue,
-          { batchSize: 1, pollingIntervalSeconds: Math.max(0.5, this.config.pollIntervalMs / 1000) },
-          async ([job]) => {
-            if (job) await this.#runDrain(job.data);
-          },
-        );
-        this.#workers.push({ queue, id });
-      }
+          this.config.concurrency,
+          Math.max(100, this.config.pollIntervalMs),
+          (job) => this.#runDrain(job.data),
+          (err) => this.#error(err),
+        ),
+      );
     }
     await this.#scheduleMaintenance(boss);
     if (this.config.wakeup === 'listen') await this.#listen();
@@ -132,11 +137,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     clearInterval(this.#supervisor);
     // Fetch no more jobs while in-flight batches finish: this process would drop them, among them the ones its
     // drains kick below to hand their partitions over (left to another dispatcher's supervisor then).
-    for (const queue of new Set(this.#workers.map((w) => w.queue))) await this.#boss?.offWork(queue);
+    const loopsStopped = Promise.all([...this.#loops.values()].map((l) => l.stop()));
     this.#stopping.abort(new Error('dispatcher stopping'));
     await this.#listener?.end().catch(() => {});
     const drains = [...this.#active.values()].map((a) => a.done.catch(() => {}));
-    await Promise.race([Promise.all(drains), delay(this.config.stopTimeoutMs)]);
+    await Promise.race([Promise.all([...drains, loopsStopped]), delay(this.config.stopTimeoutMs)]);
     await this.#boss?.stop({
       graceful: true,
       wait: true,
@@ -151,14 +156,25 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const queue = 'walbox_maintain';
     await ensureQueue(boss, queue, { policy: 'singleton' });
     await boss.schedule(queue, this.config.maintenanceCron);
-    this.#workers.push({
-      queue,
-      id: await boss.work(queue, async () => {
-        await maintain(this.deps.db, this.deps.quotedSchema);
-      }),
-    });
+    this.#startLoop(
+      new JobLoop<object>(
+        boss,
+        queue,
+        1,
+        30_000,
+        async () => {
+          await maintain(this.deps.db, this.deps.quotedSchema);
+        },
+        (err) => this.#error(err),
+      ),
+    );
     // Make sure today's and the coming days' partitions exist before the first append of the day.
     maintain(this.deps.db, this.deps.quotedSchema).catch((err) => this.#error(err));
+  }
+
+  #startLoop<T extends object>(loop: JobLoop<T>): void {
+    this.#loops.set(loop.queue, loop as unknown as JobLoop<object>);
+    loop.start();
   }
 
   async #runDrain(job: DrainJob): Promise<void> {
@@ -206,9 +222,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       expireInSeconds: Math.ceil((this.config.maxDrainMs + this.config.applyTimeoutMs) / 1000) + 30,
       retryLimit: 0,
     });
-    if (!at && this.#state === 'started') {
-      for (const w of this.#workers) if (w.queue === queue) boss.notifyWorker(w.id);
-    }
+    if (!at && this.#state === 'started') this.#loops.get(queue)?.notify();
   }
 
   /**
@@ -244,22 +258,51 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const client = new pg.Client(this.deps.pool.options);
     client.on('error', (err) => this.#error(err));
     client.on('notification', (msg) => {
-      const namespaces = new Set((msg.payload ?? '').split(','));
-      let cold = false;
-      for (const { drain } of this.#active.values()) {
-        if (namespaces.has(drain.ref.namespace)) drain.wakeup.wake();
-      }
-      for (const ns of namespaces) cold ||= !this.#hasActive(ns);
-      if (cold) void this.#supervise();
+      for (const item of (msg.payload ?? '').split(',')) if (item) this.#notified.add(item);
+      if (!this.#flushing) void this.#flushNotified();
     });
     await client.connect();
     await client.query(`listen "walbox_${this.deps.schema}"`);
     this.#listener = client;
   }
 
-  #hasActive(namespace: string): boolean {
-    for (const { drain } of this.#active.values()) if (drain.ref.namespace === namespace) return true;
-    return false;
+  /**
+   * Handles NOTIFY items: wakes this process's drains of the named partitions and kicks the others (a cold
+   * partition, or one drained elsewhere: pg-boss keeps one queued job per partition, and a kick is sent at
+   * most every 100 ms per partition). Items arriving meanwhile are handled in the next round.
+   */
+  async #flushNotified(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#notified.size > 0 && this.#state === 'started') {
+        const items = [...this.#notified];
+        this.#notified.clear();
+        for (const item of items) {
+          const [namespace = '', partition] = item.split(':');
+          const ns = await this.deps.namespaces.require(namespace, this.deps.db).catch(() => undefined);
+          if (!ns) continue;
+          const partitions = partition === undefined ? range(ns.partitions) : [Number(partition)];
+          for (const target of ns.targets) {
+            if (!this.#sinks.has(target)) continue;
+            for (const p of partitions) await this.#wakeOrKick({ namespace, target, partition: p });
+          }
+        }
+      }
+    } catch (err) {
+      this.#error(err);
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #wakeOrKick(ref: PartitionRef): Promise<void> {
+    const k = refKey(ref);
+    const running = this.#active.get(k);
+    if (running) return running.drain.wakeup.wake();
+    const now = Date.now();
+    if (now - (this.#kickedAt.get(k) ?? 0) < 100) return;
+    this.#kickedAt.set(k, now);
+    await this.#kick(ref);
   }
 
   #report(ref: PartitionRef, o: StepOutcome): void {
@@ -323,6 +366,10 @@ function queueName(target: string): string {
 
 function refKey(ref: PartitionRef): string {
   return `${ref.namespace}/${ref.target}/${ref.partition}`;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
 }
 
 function delay(ms: number): Promise<void> {
