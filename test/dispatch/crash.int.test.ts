@@ -27,7 +27,8 @@ const children = childDispatchers(() => ({
   databaseUrl: databaseUrl(),
   schema,
   replicaSchema: replica,
-  sinkDelayMs: 300,
+  // The kill is sent from the handler of the child's half-way report: this leaves it ample time to land.
+  sinkDelayMs: 500,
   dispatcher: { leaseMs: LEASE_MS, superviseMs: 2000, batchSize: 100 },
 }));
 
