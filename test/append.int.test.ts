@@ -28,8 +28,18 @@ describe('append', () => {
 describe('duplicate flag', () => {
   it('says whether append stored a new entry or returned the one with the same idempotency key', async () => {
     await walbox.namespaces.upsert({ name: 'dup', targets: [] });
-    const first = await walbox.append(pool, { namespace: 'dup', key: 'k', op: 'upsert', idempotencyKey: 'x' });
-    const again = await walbox.append(pool, { namespace: 'dup', key: 'k', op: 'upsert', idempotencyKey: 'x' });
+    const first = await walbox.append(pool, {
+      namespace: 'dup',
+      key: 'k',
+      op: 'upsert',
+      idempotencyKey: 'x',
+    });
+    const again = await walbox.append(pool, {
+      namespace: 'dup',
+      key: 'k',
+      op: 'upsert',
+      idempotencyKey: 'x',
+    });
     expect(first.duplicate).toBe(false);
     expect(again).toMatchObject({ id: first.id, duplicate: true });
   });
