@@ -42,11 +42,15 @@ export async function readBatch(
     const { rows } = await db.query<{ snap: string }>('select pg_current_snapshot()::text as snap');
     cur = rows[0]!.snap;
   }
+  // `= any(array(...))` rather than `in (select ...)`: both arms of the OR are then index conditions on
+  // (namespace, partition, xid) and estimated as the few rows they are. With `in`, Postgres estimated the
+  // OR at thousands of rows and walked the primary key in id order from the first entry ever written,
+  // filtering: 350 ms per read with 1M entries in the table, against 3 ms.
   const { rows } = await db.query<EntryRow>(
     `select * from ${schema}.entries
       where namespace = $1 and partition = $2
         and (xid >= pg_snapshot_xmax($3::pg_snapshot)
-             or xid in (select pg_snapshot_xip($3::pg_snapshot)))
+             or xid = any(array(select pg_snapshot_xip($3::pg_snapshot))))
         and pg_visible_in_snapshot(xid, $4::pg_snapshot)
         and ($5::bigint is null or id > $5::bigint)
         and ($7::text is null or $7::text = any(targets))
