@@ -69,6 +69,13 @@ export interface StepDeps {
   sink: Sink;
   applyTimeoutMs: number;
   signal: AbortSignal;
+  /** The lease holder's id: a step offers nothing to the sink unless this lease is still live. */
+  owner: string;
+}
+
+/** Thrown when the drain lease lapsed (another dispatcher may hold it now); same code as record_step's. */
+export class LeaseLostError extends Error {
+  readonly code = 'WB010';
 }
 
 /**
@@ -89,13 +96,20 @@ export async function drainStep(
   const probing = cursor.failures > ns.retry.limit;
   const limit = probing ? 1 : batchSize;
   // The new snapshot is taken here, in a statement of its own before the log is read (see readBatch).
-  const { rows: clock } = await db.query<{ now: Date; snap: string; has_parked: boolean }>(
+  // The lease is checked too: a heartbeat that came late (a stalled process) must not let two dispatchers
+  // offer one partition's entries to a sink at the same time.
+  const { rows: clock } = await db.query<{ now: Date; snap: string; has_parked: boolean; held: boolean }>(
     `select clock_timestamp() as now, pg_current_snapshot()::text as snap,
             exists (select 1 from ${schema}.parked
-                     where namespace = $1 and target = $2 and partition = $3) as has_parked`,
-    [ref.namespace, ref.target, ref.partition],
+                     where namespace = $1 and target = $2 and partition = $3) as has_parked,
+            exists (select 1 from ${schema}.cursors
+                     where namespace = $1 and target = $2 and partition = $3
+                       and lease_owner = $4 and lease_until > clock_timestamp()) as held`,
+    [ref.namespace, ref.target, ref.partition, deps.owner],
   );
-  const { now, snap, has_parked: hasParked } = clock[0]!;
+  const { now, snap, has_parked: hasParked, held } = clock[0]!;
+  if (!held)
+    throw new LeaseLostError(`drain lease of ${ref.namespace}/${ref.target}/${ref.partition} lapsed`);
   const start: LogPosition = { ...cursor.position, cur: cursor.position.cur ?? snap };
 
   const { rows: parkedRows } = !hasParked

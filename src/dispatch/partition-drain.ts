@@ -87,7 +87,14 @@ export class PartitionDrain {
       const ns = await this.namespaces.require(this.ref.namespace, this.db);
       this.wakeup.clear();
       const outcome = await drainStep(
-        { db: this.db, schema: this.schema, sink: this.sink, applyTimeoutMs, signal: stop },
+        {
+          db: this.db,
+          schema: this.schema,
+          sink: this.sink,
+          applyTimeoutMs,
+          signal: stop,
+          owner: this.owner,
+        },
         this.ref,
         ns,
         cursor,
