@@ -51,6 +51,8 @@ export interface StepOutcome {
   batchFailed: boolean;
   /** Entries read or re-offered this step; 0 means the partition is idle. */
   work: number;
+  /** The partition had parked entries when the step began (or parks some now): only then can one fall due. */
+  hasParked: boolean;
 }
 
 interface ParkedRow extends EntryRow {
@@ -198,6 +200,7 @@ export async function drainStep(
     deadLettered: [],
     batchFailed: false,
     work: deliver.length + readCount,
+    hasParked: hasParked || park.length > 0,
   };
   if (deliver.length === 0) return outcome;
 

@@ -111,7 +111,9 @@ export class PartitionDrain {
       }
       if (Date.now() - lastWork >= idleReleaseMs) return { reason: 'idle', nextDue: null };
       // Idle: wait for a NOTIFY-driven wake-up, the poll interval, or the next parked entry falling due.
-      const due = await this.#lease.nextDue();
+      // Without parked entries there is nothing to fall due: skip the query (one in four of an idle step's
+      // statements). One parked meanwhile by a replay or redrive comes with a NOTIFY, or the next poll.
+      const due = outcome.hasParked ? await this.#lease.nextDue() : null;
       const untilDue = due ? Math.max(0, due.getTime() - Date.now()) : Number.POSITIVE_INFINITY;
       await this.wakeup.sleep(Math.min(pollIntervalMs, untilDue, idleReleaseMs, deadline - Date.now()), stop);
     }
