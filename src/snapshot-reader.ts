@@ -42,13 +42,16 @@ export async function readBatch(
     const { rows } = await db.query<{ snap: string }>('select pg_current_snapshot()::text as snap');
     cur = rows[0]!.snap;
   }
-  // `= any(array(...))` rather than `in (select ...)`: both arms of the OR are then index conditions on
-  // (namespace, partition, xid) and estimated as the few rows they are. With `in`, Postgres estimated the
-  // OR at thousands of rows and walked the primary key in id order from the first entry ever written,
-  // filtering: 350 ms per read with 1M entries in the table, against 3 ms.
+  // Both guard the plan against reading the partition's whole history. `xid >= xmin(prev)` is implied by
+  // the OR (xip lies in [xmin, xmax)) but, unlike it, is always an index range on (namespace, partition,
+  // xid): without it, on a day partition not yet analyzed, Postgres filtered every past row of the
+  // partition (75 ms per read at 14,000 rows). `= any(array(...))` rather than `in (select ...)` lets it
+  // estimate the OR as the few rows it is: with `in`, it walked the primary key from the first entry ever
+  // written (350 ms per read at 1M entries, against 3 ms).
   const { rows } = await db.query<EntryRow>(
     `select * from ${schema}.entries
       where namespace = $1 and partition = $2
+        and xid >= pg_snapshot_xmin($3::pg_snapshot)
         and (xid >= pg_snapshot_xmax($3::pg_snapshot)
              or xid = any(array(select pg_snapshot_xip($3::pg_snapshot))))
         and pg_visible_in_snapshot(xid, $4::pg_snapshot)
