@@ -12,6 +12,8 @@ export const dispatcherConfigSchema = z
      * 'poll': no LISTEN (PgBouncer transaction pooling); find work every pollIntervalMs.
      */
     wakeup: z.enum(['listen', 'poll']).default('listen'),
+    /** After a wake-up, an idle drain waits this long before reading, so near-simultaneous commits batch. */
+    wakeupBatchMs: z.number().int().min(0).max(1000).default(0),
     /** How often an idle drain and the supervisor look for new entries when no notification came. */
     pollIntervalMs: z.number().int().min(5).max(60_000).default(250),
     /** A drain lease lapses this long after its holder's last heartbeat; a survivor then takes over. */

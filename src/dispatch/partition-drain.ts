@@ -116,6 +116,11 @@ export class PartitionDrain {
       const due = outcome.hasParked ? await this.#lease.nextDue() : null;
       const untilDue = due ? Math.max(0, due.getTime() - Date.now()) : Number.POSITIVE_INFINITY;
       await this.wakeup.sleep(Math.min(pollIntervalMs, untilDue, idleReleaseMs, deadline - Date.now()), stop);
+      // Woken by a NOTIFY: linger a moment so that entries committing right behind it share the batch
+      // (under many single-entry producers, a batch per entry costs several statements per entry).
+      if (this.wakeup.woken && this.config.wakeupBatchMs > 0) {
+        await this.wakeup.sleep(this.config.wakeupBatchMs, stop, false);
+      }
     }
     return { reason: 'stopped' };
   }

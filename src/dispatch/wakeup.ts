@@ -11,6 +11,11 @@ export class Wakeup {
     this.#resolve?.();
   }
 
+  /** A wake arrived since the last clear(). */
+  get woken(): boolean {
+    return this.#pending;
+  }
+
   clear(): void {
     this.#pending = false;
   }

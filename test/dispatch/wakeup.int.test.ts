@@ -60,6 +60,26 @@ describe('wake-up modes', () => {
     );
   });
 
+  it('wakeupBatchMs: entries committed right after a wake-up share its batch', async () => {
+    await walbox.namespaces.upsert({ name: 'linger', targets: ['w'] });
+    const sink = new RecordingSink('w');
+    const d = walbox.dispatcher({ sinks: { w: sink }, wakeupBatchMs: 1000, idleReleaseMs: 60_000 });
+    running.push(d);
+    await d.start();
+    const warm = await walbox.append(pool, { namespace: 'linger', key: 'k', op: 'upsert', payload: 0 });
+    await until(() => sink.ids().includes(warm.id), 10_000, 'warm-up entry');
+    const before = sink.batches.length;
+    const later: string[] = [];
+    for (let i = 1; i <= 3; i++) {
+      later.push(
+        (await walbox.append(pool, { namespace: 'linger', key: `k${i}`, op: 'upsert', payload: i })).id,
+      );
+    }
+    await until(() => later.every((id) => sink.ids().includes(id)), 10_000, 'entries after the wake-up');
+    // Three autocommit appends take a few ms; the drain lingered 1 s after the first NOTIFY.
+    expect(sink.batches.length - before).toBe(1);
+  });
+
   it('poll mode delivers entries appended with walbox.notify off (PgBouncer transaction pooling)', async () => {
     await walbox.namespaces.upsert({ name: 'poll', targets: ['p'] });
     const sink = new RecordingSink('p');
