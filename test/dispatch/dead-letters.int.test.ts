@@ -1,16 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Dispatcher, DispatcherEvents, Entry } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { DispatcherEvents, Entry } from '../../src/index.js';
 import { isolatedWalbox } from '../support/db.js';
+import { FAST, stopAfterEach } from '../support/dispatchers.js';
 import { RecordingSink, until } from '../support/recording-sink.js';
 
 const { pool, walbox, schema } = await isolatedWalbox('dead-letters');
-const FAST = { pollIntervalMs: 50, superviseMs: 500, leaseMs: 5000, idleReleaseMs: 500 };
 const RETRY = { limit: 2, initialDelayMs: 50, maxDelayMs: 200 };
-let running: Dispatcher[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((d) => d.stop()));
-  running = [];
-});
+const running = stopAfterEach();
 
 async function started(sinks: Record<string, RecordingSink>) {
   const d = walbox.dispatcher({ sinks, ...FAST });

@@ -1,16 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Dispatcher, Entry } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Entry } from '../../src/index.js';
 import { functionSink } from '../../src/index.js';
 import { isolatedWalbox } from '../support/db.js';
+import { stopAfterEach } from '../support/dispatchers.js';
 import { until } from '../support/recording-sink.js';
 
 const { pool, walbox } = await isolatedWalbox('delayed');
 const FAST = { pollIntervalMs: 50, superviseMs: 500, leaseMs: 5000, idleReleaseMs: 300 };
-let running: Dispatcher[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((d) => d.stop()));
-  running = [];
-});
+const running = stopAfterEach();
 
 /** Records each entry with the database clock at apply time, so deliver_at can be compared without skew. */
 function timedSink(name: string) {

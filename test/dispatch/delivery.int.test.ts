@@ -1,14 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Dispatcher } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { isolatedWalbox } from '../support/db.js';
+import { stopAfterEach } from '../support/dispatchers.js';
 import { RecordingSink, until } from '../support/recording-sink.js';
 
 const { pool, walbox } = await isolatedWalbox('delivery');
-let running: Dispatcher[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((d) => d.stop()));
-  running = [];
-});
+const running = stopAfterEach();
 
 describe('dispatcher delivery', () => {
   it('delivers every committed entry to every target, in order, and no rolled-back one', async () => {

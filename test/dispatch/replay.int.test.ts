@@ -1,16 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Dispatcher, Entry } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Entry } from '../../src/index.js';
 import { InvalidConfigError, InvalidNameError } from '../../src/index.js';
 import { isolatedWalbox } from '../support/db.js';
+import { FAST, stopAfterEach } from '../support/dispatchers.js';
 import { RecordingSink, until } from '../support/recording-sink.js';
 
 const { pool, walbox, schema } = await isolatedWalbox('replay');
-const FAST = { pollIntervalMs: 50, superviseMs: 500, leaseMs: 5000, idleReleaseMs: 500 };
-let running: Dispatcher[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((d) => d.stop()));
-  running = [];
-});
+const running = stopAfterEach();
 
 async function started(sinks: Record<string, RecordingSink>) {
   const d = walbox.dispatcher({ sinks, ...FAST });

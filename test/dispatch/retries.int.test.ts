@@ -1,15 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Dispatcher, DispatcherEvents, Entry } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { DispatcherEvents, Entry } from '../../src/index.js';
 import { isolatedWalbox } from '../support/db.js';
+import { FAST, stopAfterEach } from '../support/dispatchers.js';
 import { RecordingSink, until } from '../support/recording-sink.js';
 
 const { pool, walbox, schema } = await isolatedWalbox('retries');
-const FAST = { pollIntervalMs: 50, superviseMs: 500, leaseMs: 5000, idleReleaseMs: 500 };
-let running: Dispatcher[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((d) => d.stop()));
-  running = [];
-});
+const running = stopAfterEach();
 
 type Event<K extends keyof DispatcherEvents> = DispatcherEvents[K][0];
 
