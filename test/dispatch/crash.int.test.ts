@@ -18,7 +18,9 @@ import {
 } from '../support/replica.js';
 import { firstBatchesOfOthers, signalMidBatch } from '../support/takeover.js';
 
-const { pool, walbox, schema } = await isolatedWalbox('crash');
+// A schema per test: the children of one test must not see the namespaces (and leftover cursors) of the other.
+const databases = { new: await isolatedWalbox('crash-new'), peer: await isolatedWalbox('crash-peer') };
+let { pool, walbox, schema } = databases.new;
 const LEASE_MS = 10_000;
 const KEYS = Array.from({ length: 200 }, (_, i) => `k${i}`);
 
@@ -83,6 +85,7 @@ async function expectConverged(producers: Producers, killed: Map<number, Date>) 
 
 describe('a dispatcher process killed mid-batch', () => {
   it('is replaced by a new process that takes over within 30 s and loses nothing', async () => {
+    ({ pool, walbox, schema } = databases.new);
     replica = await replicaSchema(pool, schema, 'crash1');
     await walbox.namespaces.upsert({ name: 'crash-new', targets: ['replica'], partitions: 8 });
     const a = await children.start();
@@ -93,7 +96,7 @@ describe('a dispatcher process killed mid-batch', () => {
     }).start();
     try {
       await producers.until(1500);
-      const { at: killedAt, held } = await signalMidBatch(pool, schema, a, 'SIGKILL');
+      const { at: killedAt, held } = await signalMidBatch(pool, schema, 'crash-new', a, 'SIGKILL');
       const b = await children.start();
       await expectTakeover(a, killedAt, held, 'crash/new process');
 
@@ -109,6 +112,7 @@ describe('a dispatcher process killed mid-batch', () => {
   }, 240_000);
 
   it('is replaced by a dispatcher already running, by itself, within 30 s', async () => {
+    ({ pool, walbox, schema } = databases.peer);
     replica = await replicaSchema(pool, schema, 'crash2');
     await walbox.namespaces.upsert({ name: 'crash-peer', targets: ['replica'], partitions: 8 });
     const [a, b] = await Promise.all([children.start(), children.start()]);
@@ -119,7 +123,7 @@ describe('a dispatcher process killed mid-batch', () => {
     }).start();
     try {
       await producers.until(1500);
-      const { at: killedAt, held } = await signalMidBatch(pool, schema, a, 'SIGKILL');
+      const { at: killedAt, held } = await signalMidBatch(pool, schema, 'crash-peer', a, 'SIGKILL');
       await expectTakeover(a, killedAt, held, 'crash/peer');
 
       await producers.until(6000);

@@ -47,7 +47,7 @@ async function allDelivered(ids: readonly string[], what: string) {
 
 /** The child holding the most leases right now (it has a batch in flight soonest). */
 async function busiest(of: ChildDispatcher[]): Promise<ChildDispatcher> {
-  const held = await Promise.all(of.map(async (c) => (await leasesHeld(pool, schema, c)).size));
+  const held = await Promise.all(of.map(async (c) => (await leasesHeld(pool, schema, 'scale', c)).size));
   return of[held.indexOf(Math.max(...held))]!;
 }
 
@@ -71,7 +71,7 @@ describe('several dispatcher processes', () => {
 
       // SIGKILL one mid-batch: the survivors take its partitions once its leases lapse, and catch up.
       const killed = await busiest(all);
-      const kill = await signalMidBatch(pool, schema, killed, 'SIGKILL');
+      const kill = await signalMidBatch(pool, schema, 'scale', killed, 'SIGKILL');
       const survivors = all.filter((c) => c !== killed);
       const takenOver = await firstBatchesOfOthers(pool, replica, killed, kill.at, [...kill.held.keys()]);
       const takeoverMs = [...takenOver.values()].map((t) => t.getTime() - kill.at.getTime());
@@ -90,7 +90,7 @@ describe('several dispatcher processes', () => {
       // leaseMs left at any time, the heartbeat renewing it every leaseMs / 3).
       const stopped = await busiest(survivors);
       const last = survivors.find((c) => c !== stopped)!;
-      const term = await signalMidBatch(pool, schema, stopped, 'SIGTERM');
+      const term = await signalMidBatch(pool, schema, 'scale', stopped, 'SIGTERM');
       expect(await stopped.exited).toEqual({ code: 0, signal: null });
       const exitMs = Date.now() - term.at.getTime();
       const handedOver = await firstBatchesOfOthers(pool, replica, stopped, term.at, [...term.held.keys()]);
