@@ -45,14 +45,38 @@ export async function appendEntries(
 
   let rows: AppendedRow[];
   try {
-    ({ rows } = await db.query<AppendedRow>(`select * from ${schema}.append_json($1::json)`, [
+    // Slim: Postgres sends back what it decided (id, partition, xid, ...), not the payloads it was sent.
+    ({ rows } = await db.query<AppendedRow>(`select * from ${schema}.append_json($1::json, true)`, [
       `[${parts.join(',')}]`,
     ]));
   } catch (err) {
     throw translate(err, namespaces);
   }
   rows.sort((a, b) => a.ord - b.ord);
-  return rows.map((r) => ({ ...entryFromRow(r), duplicate: r.duplicate }));
+  return rows.map((r) =>
+    r.duplicate ? { ...entryFromRow(r), duplicate: true } : fromInput(entries[r.ord - 1]!, r),
+  );
+}
+
+/** A new entry: the fields the caller sent, as sent, plus those Postgres decided. */
+function fromInput(input: EntryInput, row: AppendedRow): AppendedEntry {
+  return {
+    id: row.id,
+    namespace: input.namespace,
+    key: input.key,
+    partition: row.partition,
+    op: input.op,
+    payload: input.payload ?? null,
+    before: input.before ?? null,
+    headers: input.headers ?? {},
+    targets: row.targets,
+    deliverAt: row.deliver_at,
+    idempotencyKey: input.idempotencyKey ?? null,
+    xid: row.xid,
+    createdAt: row.created_at,
+    actor: row.actor,
+    duplicate: false,
+  };
 }
 
 /** Maps append_json's SQLSTATEs (raised for SQL callers, or on a race with a namespace change) to typed errors. */

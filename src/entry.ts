@@ -41,7 +41,11 @@ export interface Entry<P = unknown> {
   actor: string | null;
 }
 
-/** What append/appendMany return: the stored entry, and whether it already existed (same idempotency key). */
+/**
+ * What append/appendMany return: the stored entry, and whether it already existed (same idempotency key).
+ * For a new entry, `payload`, `before` and `headers` are the values the caller passed (not parsed back from
+ * Postgres: a Date stays a Date here, while sinks receive its JSON string); for a duplicate, the stored ones.
+ */
 export type AppendedEntry<P = unknown> = Entry<P> & { duplicate: boolean };
 
 export interface EntryRow {

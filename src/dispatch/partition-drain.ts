@@ -107,9 +107,12 @@ export class PartitionDrain {
       cursor = outcome.cursor;
       if (outcome.work > 0) {
         lastWork = Date.now();
-        continue;
-      }
-      if (Date.now() - lastWork >= idleReleaseMs) return { reason: 'idle', nextDue: null };
+        // A full batch, or a window left open (read up to the limit): more is waiting, step again now.
+        // A window that closed short read everything committed before this step's snapshot; a step right
+        // away would almost always find nothing (two statements for no entry, half of all steps under a
+        // steady stream of commits). Later commits come with a NOTIFY, which wakes the wait below at once.
+        if (outcome.work >= batchSize || cursor.position.cur !== null) continue;
+      } else if (Date.now() - lastWork >= idleReleaseMs) return { reason: 'idle', nextDue: null };
       // Idle: wait for a NOTIFY-driven wake-up, the poll interval, or the next parked entry falling due.
       // Without parked entries there is nothing to fall due: skip the query (one in four of an idle step's
       // statements). One parked meanwhile by a replay or redrive comes with a NOTIFY, or the next poll.
