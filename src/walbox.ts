@@ -14,6 +14,7 @@ import { quoteIdent } from './names.js';
 import { Namespaces } from './namespaces.js';
 import { type ReplayOptions, replay } from './replay.js';
 import { type LogPosition, type ReadResult, readBatch } from './snapshot-reader.js';
+import { readStatus, type StatusOptions, type TargetStatus } from './status.js';
 import { TypedNamespace } from './typed-namespace.js';
 import { resolveWalboxConfig, type WalboxConfig } from './walbox-config.js';
 
@@ -111,6 +112,14 @@ export class Walbox {
   /** Re-delivers a range of the log to one target, skipping `exclude`. Returns how many entries were queued. */
   replay(options: ReplayOptions): Promise<number> {
     return replay(this.#db, this.#q, this.channel, options);
+  }
+
+  /**
+   * How far each target is behind: per (namespace, target) and per partition, the entries not delivered
+   * yet, the lag of the oldest, what is parked, blocked or dead-lettered, and which dispatcher drains it.
+   */
+  status(options?: StatusOptions): Promise<TargetStatus[]> {
+    return readStatus(this.#db, this.#q, options);
   }
 
   /** Creates upcoming day partitions and drops expired, fully delivered ones (dispatchers also do this). */

@@ -9,6 +9,7 @@ import { registerMaintain } from './commands/maintain.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerNamespaces } from './commands/namespaces.js';
 import { registerReplay } from './commands/replay.js';
+import { registerStatus } from './commands/status.js';
 
 /** The whole command tree. Errors come back as exceptions (exitOverride); run() turns them into exit codes. */
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerCapture(program);
   registerDeadLetters(program);
   registerReplay(program);
+  registerStatus(program);
   registerMaintain(program);
   registerAudit(program);
   registerDemo(program);
@@ -45,6 +47,7 @@ Examples:
   $ walbox namespaces upsert users --targets cache,search --partitions 4
   $ walbox append users u1 --payload '{"name":"Ada"}'
   $ walbox audit --key u1 --namespace users
+  $ walbox status
   $ walbox dead-letters list --json
 
 Exit codes: 0 success, 1 the command failed (printed as "error [CODE]: message"), 2 bad usage.`,
