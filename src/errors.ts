@@ -9,7 +9,8 @@ export type WalboxErrorCode =
   | 'PAYLOAD_SCHEMA_MISMATCH'
   | 'DELAY_OUT_OF_RANGE'
   | 'UNKNOWN_NAMESPACE'
-  | 'MIGRATION_FAILED';
+  | 'MIGRATION_FAILED'
+  | 'NAMESPACE_BUSY';
 
 export class WalboxError extends Error {
   readonly code: WalboxErrorCode;
@@ -83,5 +84,33 @@ export class UnknownNamespaceError extends WalboxError {
 export class MigrationError extends WalboxError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('MIGRATION_FAILED', message, options);
+  }
+}
+
+/**
+ * A change of a namespace's `partitions` or `ordering` was refused, and nothing was changed: entries of it
+ * are not yet applied by every target (`pending`; `capped` when counting stopped early, so there may be
+ * more), or a transaction appending to it stayed open past the lock timeout (`pending` null).
+ */
+export class NamespaceBusyError extends WalboxError {
+  constructor(
+    readonly namespace: string,
+    readonly pending: number | null,
+    readonly capped = false,
+    options?: { cause?: unknown },
+  ) {
+    const force =
+      'or pass { force: true } (CLI: --force) to change it anyway, breaking per-key order for pending entries';
+    const count = `${capped ? 'at least ' : ''}${pending} undelivered ${pending === 1 ? 'entry' : 'entries'}`;
+    super(
+      'NAMESPACE_BUSY',
+      pending === null
+        ? `namespace "${namespace}" is busy: a transaction appending to it stayed open past the lock timeout; ` +
+            `retry when it has ended, ${force}`
+        : `namespace "${namespace}" has ${count} (not yet applied by every target): changing its partitions ` +
+            'or ordering now would let newer entries of a key overtake them. Wait for the dispatchers to drain ' +
+            `it (stop its producers first if it never drains), ${force}`,
+      options,
+    );
   }
 }

@@ -10,6 +10,7 @@ export {
   InvalidEntryError,
   InvalidNameError,
   MigrationError,
+  NamespaceBusyError,
   PayloadTooLargeError,
   UnknownNamespaceError,
   WalboxError,
@@ -19,9 +20,10 @@ export type { Executor, KyselyLike, PgLike } from './executor.js';
 export type { MaintenanceResult } from './maintenance.js';
 export type { MigrateResult } from './migrate.js';
 export type { NamespaceConfig, NamespaceConfigInput } from './namespace-config.js';
-export type { Namespaces } from './namespaces.js';
+export type { Namespaces, UpsertOptions } from './namespaces.js';
 export type { ReplayOptions } from './replay.js';
 export { LOG_START, type LogPosition, type ReadResult } from './snapshot-reader.js';
+export type { PartitionStatus, StatusOptions, TargetStatus } from './status.js';
 export { type TypedEntryInput, TypedNamespace } from './typed-namespace.js';
 export { Walbox } from './walbox.js';
 export type { WalboxConfig } from './walbox-config.js';

@@ -1,4 +1,4 @@
-import { UnknownNamespaceError } from './errors.js';
+import { NamespaceBusyError, UnknownNamespaceError } from './errors.js';
 import type { Queryable } from './executor.js';
 import {
   type NamespaceConfig,
@@ -7,6 +7,11 @@ import {
   namespaceFromRow,
   resolveNamespaceConfig,
 } from './namespace-config.js';
+
+export interface UpsertOptions {
+  /** Change `partitions` or `ordering` even while entries are undelivered (breaks their per-key order). */
+  force?: boolean;
+}
 
 const COLUMNS =
   'name, ordering, partitions, targets, retry, on_exhausted, max_payload_bytes, retention_hours';
@@ -21,29 +26,33 @@ export class Namespaces {
     private readonly cacheTtlMs = 5000,
   ) {}
 
-  async upsert(input: NamespaceConfigInput): Promise<NamespaceConfig> {
+  /**
+   * Creates a namespace or replaces its record. A change of `partitions` or `ordering` moves keys to other
+   * partitions, so while entries are undelivered it is refused with NamespaceBusyError (nothing is written);
+   * `force` changes it anyway, giving up per-key order between the pending entries and newer ones.
+   */
+  async upsert(input: NamespaceConfigInput, options: UpsertOptions = {}): Promise<NamespaceConfig> {
     const c = resolveNamespaceConfig(input);
-    const { rows } = await this.db.query<NamespaceRow>(
-      `insert into ${this.schema}.namespaces as n
-         (name, ordering, partitions, targets, retry, on_exhausted, max_payload_bytes, retention_hours)
-       values ($1, $2, $3, $4, $5, $6, $7, $8)
-       on conflict (name) do update set
-         ordering = excluded.ordering, partitions = excluded.partitions, targets = excluded.targets,
-         retry = excluded.retry, on_exhausted = excluded.on_exhausted,
-         max_payload_bytes = excluded.max_payload_bytes, retention_hours = excluded.retention_hours,
-         updated_at = now()
-       returning ${COLUMNS}`,
-      [
-        c.name,
-        c.ordering,
-        c.partitions,
-        c.targets,
-        JSON.stringify(c.retry),
-        c.onExhausted,
-        c.maxPayloadBytes,
-        c.retentionHours,
-      ],
-    );
+    let rows: NamespaceRow[];
+    try {
+      // One function call: the check and the write share a transaction holding the namespace lock.
+      ({ rows } = await this.db.query<NamespaceRow>(
+        `select ${COLUMNS} from ${this.schema}.upsert_namespace($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          c.name,
+          c.ordering,
+          c.partitions,
+          c.targets,
+          JSON.stringify(c.retry),
+          c.onExhausted,
+          c.maxPayloadBytes,
+          c.retentionHours,
+          options.force === true,
+        ],
+      ));
+    } catch (err) {
+      throw translate(err, c.name);
+    }
     return this.#remember(namespaceFromRow(rows[0]!));
   }
 
@@ -92,4 +101,12 @@ export class Namespaces {
     this.#cache.set(config.name, { config, at: Date.now() });
     return config;
   }
+}
+
+/** upsert_namespace raises WB011, with {"pending", "capped"} as DETAIL, when it refuses a change. */
+function translate(err: unknown, name: string): unknown {
+  const { code, detail } = err as { code?: string; detail?: string };
+  if (code !== 'WB011') return err;
+  const d = JSON.parse(detail ?? '{}') as { pending?: number | null; capped?: boolean };
+  return new NamespaceBusyError(name, d.pending ?? null, d.capped === true, { cause: err });
 }

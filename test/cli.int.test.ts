@@ -167,10 +167,12 @@ describe('walbox CLI', () => {
   });
 
   it('prints a typed error as "error [CODE]: message" and exits 1', async () => {
-    const [unknownNs, badConfig, badJson] = await Promise.all([
+    const [unknownNs, badConfig, badJson, busy] = await Promise.all([
       walbox(['append', 'nope', 'k1']),
       walbox(['namespaces', 'upsert', 'users', '--partitions', '0']),
       walbox(['append', 'users', 'k1', '--payload', '{not json']),
+      // The entry appended above is undelivered (no dispatcher runs here).
+      walbox(['namespaces', 'upsert', 'users', '--partitions', '8']),
     ]);
     expect(unknownNs.code).toBe(1);
     expect(unknownNs.stderr).toMatch(/^error \[UNKNOWN_NAMESPACE\]: unknown namespace "nope"/);
@@ -178,6 +180,12 @@ describe('walbox CLI', () => {
     expect(badConfig.stderr).toMatch(/^error \[INVALID_CONFIG\]: invalid config: partitions: /);
     expect(badJson.code).toBe(1);
     expect(badJson.stderr).toMatch(/^error \[INVALID_ENTRY\]: payload: not valid JSON/);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(
+      /^error \[NAMESPACE_BUSY\]: namespace "users" has 1 undelivered entry .*--force/,
+    );
     expect((await json<{ partitions: number }>(['namespaces', 'get', 'users'])).partitions).toBe(4);
+    const forced = ['namespaces', 'upsert', 'users', '--partitions', '8', '--force'];
+    expect((await json<{ partitions: number }>(forced)).partitions).toBe(8);
   });
 });

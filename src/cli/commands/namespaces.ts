@@ -15,6 +15,7 @@ interface UpsertOptions {
   onExhausted?: string;
   maxPayloadBytes?: number;
   retentionHours?: number;
+  force?: boolean;
 }
 
 export function registerNamespaces(program: Command): void {
@@ -57,14 +58,21 @@ export function registerNamespaces(program: Command): void {
     .option('--on-exhausted <action>', "'dead-letter' (skip, the key moves on) or 'block' (the key waits)")
     .option('--max-payload-bytes <n>', 'largest payload accepted, in UTF-8 bytes of its JSON', number)
     .option('--retention-hours <n>', 'keep log entries at least this long', number)
+    .option(
+      '--force',
+      'change --partitions or --ordering even while entries are undelivered (breaks their per-key order)',
+    )
     .addHelpText(
       'after',
-      '\nFields not given keep their current value (or the default, for a new namespace).',
+      '\nFields not given keep their current value (or the default, for a new namespace).\n' +
+        'Changing --partitions or --ordering is refused (NAMESPACE_BUSY) while entries\n' +
+        'of the namespace are not yet applied by every target: let the dispatchers\n' +
+        'drain it (stop its producers first if it never drains), or pass --force.',
     )
     .action((name: string, opts: UpsertOptions, cmd: Command) =>
       withWalbox(cmd, async (walbox, out) => {
         const existing = await walbox.namespaces.get(name);
-        const config = await walbox.namespaces.upsert(merge(name, existing, opts));
+        const config = await walbox.namespaces.upsert(merge(name, existing, opts), { force: opts.force });
         out.result(config, (c) => {
           out.line(`${existing ? 'updated' : 'created'} namespace "${c.name}":`);
           out.record(flat(c));
