@@ -96,6 +96,7 @@ describe('walbox CLI', () => {
       'dead-letters',
       'replay',
       'audit',
+      'status',
       'demo',
     ]) {
       expect(help.stdout).toContain(cmd);
@@ -164,16 +165,31 @@ describe('walbox CLI', () => {
     ]);
     const table = await walbox(['audit', '--key', 'u1']);
     expect(table.stdout).toMatch(/^id\s+changed_at\s+actor\s+namespace\s+key\s+op\s+after\s+delivery$/m);
+
+    // No dispatcher runs here: both targets are one entry behind.
+    const status = await json<Array<{ target: string; pending: number; partitions: unknown[] }>>(['status']);
+    expect(status.map((t) => [t.target, t.pending, t.partitions.length])).toEqual([
+      ['cache', 1, 4],
+      ['search', 1, 4],
+    ]);
+    const human = await walbox(['status', '--namespace', 'users']);
+    expect(human.stdout).toMatch(/^namespace\s+target\s+pending\s+lag\s+parked\s+blocked\s+dead\s+failing/m);
+    expect(human.stdout).toMatch(/^users\s+cache\s+1\s+\d/m);
+    const perPartition = await walbox(['status', '--partitions']);
+    expect(perPartition.stdout.trim().split('\n')).toHaveLength(2 + 8);
   });
 
   it('prints a typed error as "error [CODE]: message" and exits 1', async () => {
-    const [unknownNs, badConfig, badJson, busy] = await Promise.all([
+    const [unknownNs, badConfig, badJson, busy, statusOfNone] = await Promise.all([
       walbox(['append', 'nope', 'k1']),
       walbox(['namespaces', 'upsert', 'users', '--partitions', '0']),
       walbox(['append', 'users', 'k1', '--payload', '{not json']),
       // The entry appended above is undelivered (no dispatcher runs here).
       walbox(['namespaces', 'upsert', 'users', '--partitions', '8']),
+      walbox(['status', '--namespace', 'nope']),
     ]);
+    expect(statusOfNone.code).toBe(1);
+    expect(statusOfNone.stderr).toMatch(/^error \[UNKNOWN_NAMESPACE\]: unknown namespace "nope"/);
     expect(unknownNs.code).toBe(1);
     expect(unknownNs.stderr).toMatch(/^error \[UNKNOWN_NAMESPACE\]: unknown namespace "nope"/);
     expect(badConfig.code).toBe(1);

@@ -7,6 +7,7 @@ interface CursorRow {
   after_id: string | null;
   failures: number;
   retry_at: Date | null;
+  probe_until_id: string | null;
 }
 
 /**
@@ -30,7 +31,8 @@ export class CursorLease {
        on conflict (namespace, target, partition) do update
           set lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
         where c.lease_owner is null or c.lease_owner = excluded.lease_owner or c.lease_until < clock_timestamp()
-       returning prev_snapshot::text as prev, cur_snapshot::text as cur, after_id::text, failures, retry_at`,
+       returning prev_snapshot::text as prev, cur_snapshot::text as cur, after_id::text, failures, retry_at,
+                 probe_until_id::text`,
       [this.ref.namespace, this.ref.target, this.ref.partition, this.owner, this.leaseMs],
     );
     const row = rows[0];
@@ -39,6 +41,7 @@ export class CursorLease {
       position: { prev: row.prev, cur: row.cur, afterId: row.after_id },
       failures: row.failures,
       retryAt: row.retry_at,
+      probeUntilId: row.probe_until_id,
     };
   }
 

@@ -14,9 +14,14 @@ export interface PartitionRef {
 
 export interface CursorState {
   position: LogPosition;
-  /** Consecutive whole-batch failures (the target was down). */
+  /** Consecutive failures of the whole batch offered (while probing: of the one entry offered). */
   failures: number;
   retryAt: Date | null;
+  /**
+   * Set while probing a batch that kept failing: the id of the last log entry it read ('0' if none). One
+   * entry at a time is offered until the log has been read past it.
+   */
+  probeUntilId: string | null;
 }
 
 export interface ParkRecord {
@@ -93,9 +98,9 @@ export async function drainStep(
   batchSize: number,
 ): Promise<StepOutcome> {
   const { db, schema } = deps;
-  // After the retry budget of a whole-batch failure is spent, probe one entry at a time: the one that
-  // still fails alone is the one that exhausts its retries.
-  const probing = cursor.failures > ns.retry.limit;
+  // After the retry budget of a whole-batch failure is spent, probe one entry at a time, until every entry
+  // of the failed batch has gone alone: the one that still fails alone is the one that exhausts its retries.
+  const probing = cursor.probeUntilId !== null;
   const limit = probing ? 1 : batchSize;
   // The new snapshot is taken here, in a statement of its own before the log is read (see readBatch).
   // The lease is checked too: a heartbeat that came late (a stalled process) must not let two dispatchers
@@ -161,10 +166,21 @@ export async function drainStep(
 
   let position = cursor.position;
   let readCount = 0;
+  let probeUntilId = cursor.probeUntilId;
+  // The last log entry this step read ('0' if none): where a probe of this batch would end.
+  let readUntilId = '0';
   if (deliver.length < limit) {
     const read = await readBatch(db, schema, ref, start, limit - deliver.length, ref.target);
     position = read.next;
     readCount = read.entries.length;
+    readUntilId = read.entries.at(-1)?.id ?? '0';
+    // Due parked entries go first, so by the time a probe reads the log every parked entry of the failed
+    // batch has gone alone. Log entries are read in id order within the window, which holds every log entry
+    // of the failed batch (its snapshot, or a newer one if the window was not yet open): reading one past
+    // the last of them, or to the window's end, passes the batch.
+    if (probing && (readCount === 0 || BigInt(readUntilId) >= BigInt(cursor.probeUntilId!))) {
+      probeUntilId = null;
+    }
     const keys = [...new Set(read.entries.map((e) => e.key))];
     const parkedCounts = new Map<string, number>();
     if (hasParked && keys.length > 0) {
@@ -190,8 +206,11 @@ export async function drainStep(
     }
   }
 
+  // While probing, the failures of the entry offered alone. Above the limit they are the whole batch's,
+  // just spent: they do not count, each entry alone gets the whole retry budget.
+  const priorFailures = probing && cursor.failures > ns.retry.limit ? 0 : cursor.failures;
   const outcome: StepOutcome = {
-    cursor: { position, failures: 0, retryAt: null },
+    cursor: { position, failures: 0, retryAt: null, probeUntilId },
     delivered: [],
     unpark: [],
     park,
@@ -212,15 +231,20 @@ export async function drainStep(
       // Stopping, not failing: record nothing, so the next holder offers the same entries without backoff.
       return { ...outcome, cursor, park: [], work: 0 };
     }
-    if (!probing) {
+    const failures = priorFailures + 1;
+    // A probe is retried alone, as a batch of one, until its entry's retries are spent.
+    const spent = probing && (fromParked.get(deliver[0]!.id)?.attempts ?? 0) + failures > ns.retry.limit;
+    if (!spent) {
       // The target is down or rejects the batch: nothing moves; the same entries are offered again later.
-      const failures = cursor.failures + 1;
+      // Once the retry budget of a whole batch is spent, it is probed, up to the last log entry it read.
+      const startProbe = !probing && failures > ns.retry.limit;
       return {
         ...outcome,
         cursor: {
           position: cursor.position,
           failures,
           retryAt: new Date(now.getTime() + backoffMs(ns.retry, failures)),
+          probeUntilId: startProbe ? readUntilId : cursor.probeUntilId,
         },
         park: [],
         batchFailed: true,
@@ -228,6 +252,10 @@ export async function drainStep(
       };
     }
     result = { failed: [{ id: deliver[0]!.id, error: err }] };
+    // Its retries spent, the probe is dead-lettered below. Wait once more before the next probe: if the
+    // whole target is down, probing then gives up on entries no faster than failing batches used to
+    // (one per limit + 1 backoffs).
+    outcome.cursor.retryAt = new Date(now.getTime() + backoffMs(ns.retry, failures));
   }
 
   const failedById = new Map((result?.failed ?? []).map((f) => [f.id, f.error]));
@@ -247,7 +275,7 @@ export async function drainStep(
     }
     failedKeys.add(e.key);
     const message = describe(error);
-    const attempts = probing ? cursor.failures : (parked?.attempts ?? 0) + 1;
+    const attempts = (parked?.attempts ?? 0) + (probing ? priorFailures : 0) + 1;
     const firstFailedAt = parked?.first_failed_at ?? now;
     if (attempts > ns.retry.limit) {
       const blocked = ns.onExhausted === 'block';

@@ -100,10 +100,17 @@ export class PartitionDrain {
         cursor,
         batchSize,
       );
-      if (outcome.work > 0 || outcome.batchFailed || cursor.failures !== outcome.cursor.failures) {
+      if (
+        outcome.work > 0 ||
+        outcome.batchFailed ||
+        cursor.failures !== outcome.cursor.failures ||
+        cursor.probeUntilId !== outcome.cursor.probeUntilId
+      ) {
         await this.#record(outcome);
         this.hooks.onStep(this.ref, outcome);
       }
+      // What the step could offer at most: one entry while probing a failed batch.
+      const stepLimit = cursor.probeUntilId !== null ? 1 : batchSize;
       cursor = outcome.cursor;
       if (outcome.work > 0) {
         lastWork = Date.now();
@@ -111,7 +118,7 @@ export class PartitionDrain {
         // A window that closed short read everything committed before this step's snapshot; a step right
         // away would almost always find nothing (two statements for no entry, half of all steps under a
         // steady stream of commits). Later commits come with a NOTIFY, which wakes the wait below at once.
-        if (outcome.work >= batchSize || cursor.position.cur !== null) continue;
+        if (outcome.work >= stepLimit || cursor.position.cur !== null) continue;
       } else if (Date.now() - lastWork >= idleReleaseMs) return { reason: 'idle', nextDue: null };
       // Idle: wait for a NOTIFY-driven wake-up, the poll interval, or the next parked entry falling due.
       // Without parked entries there is nothing to fall due: skip the query (one in four of an idle step's
@@ -139,6 +146,7 @@ export class PartitionDrain {
         after_id: o.cursor.position.afterId,
         failures: o.cursor.failures,
         retry_at: o.cursor.retryAt,
+        probe_until_id: o.cursor.probeUntilId,
         delivered: o.delivered.length,
         unpark: o.unpark,
         park: o.park,
