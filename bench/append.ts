@@ -6,8 +6,9 @@
  *   BENCH_SECONDS=8    seconds per measured variant, split over the rounds
  *   BENCH_WORKERS=8    concurrent transactions of the append-in-tx part (a 1-worker run always follows);
  *                      with more than one worker, appends also run with walbox.notify=off, since NOTIFY
- *                      serializes committing transactions on Postgres's notify-queue lock. A "floor" variant
- *                      inserts the same entry row straight into the log table: what any outbox row costs.
+ *                      serializes committing transactions on Postgres's notify-queue lock. Two "floor" variants: one
+ *                      inserts the same entry row straight into the log table (what any outbox row costs),
+ *                      one adds a `select 1` (what any extra statement in the transaction costs).
  *   BENCH_ROUNDS=3     alternating A/B rounds per comparison
  *   BENCH_CONNS=1,2,4  concurrent connections of the appendMany part
  *   DATABASE_URL       else postgres://postgres@127.0.0.1:5432/test, else an embedded Postgres
@@ -145,7 +146,7 @@ async function appendInTx(pool: pg.Pool, walbox: Walbox, q: string, workers: num
     }
   };
   let n = 0;
-  type Extra = 'none' | 'append' | 'floor';
+  type Extra = 'none' | 'append' | 'floor' | 'roundTrip';
   const tx = (extra: Extra) => async (client: pg.PoolClient) => {
     const customer = `customer-${String(n++ % 100_000).padStart(6, '0')}`;
     await client.query('begin');
@@ -162,6 +163,9 @@ async function appendInTx(pool: pg.Pool, walbox: Walbox, q: string, workers: num
           op: 'upsert',
           payload: orderPayload(order),
         });
+      } else if (extra === 'roundTrip') {
+        // What any extra statement in the transaction costs, whatever it does.
+        await client.query('select 1');
       } else if (extra === 'floor') {
         await client.query(
           `insert into ${q}.entries (namespace, key, partition, op, payload, targets)
@@ -183,6 +187,7 @@ async function appendInTx(pool: pg.Pool, walbox: Walbox, q: string, workers: num
       baseline: (s: number) => runPhase(clients, s, tx('none')),
       withAppend: (s: number) => runPhase(clients, s, tx('append')),
       floor: (s: number) => runPhase(clients, s, tx('floor')),
+      roundTrip: (s: number) => runPhase(clients, s, tx('roundTrip')),
     };
     const r = await alternate(workers > 1 ? { ...variants, notifyOff } : variants, SECONDS, ROUNDS);
     const line = (label: string, p: PhaseResult, judged = true) => {
@@ -197,6 +202,7 @@ async function appendInTx(pool: pg.Pool, walbox: Walbox, q: string, workers: num
     line('with append', r.withAppend);
     if ('notifyOff' in r) line('with append, walbox.notify=off', r.notifyOff);
     line('floor: plain INSERT of the entry row', r.floor, false);
+    line('floor: one more round trip (select 1)', r.roundTrip, false);
   } finally {
     for (const c of clients) c.release();
   }
