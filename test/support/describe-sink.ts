@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchResult, Entry, Sink, SinkContext } from '../../src/index.js';
 import { isolatedWalbox } from './db.js';
@@ -200,7 +201,8 @@ export function describeSink(name: string, harness: () => Promise<SinkHarness>):
           await until(
             async () => {
               const got = await Promise.all(keys.map((k) => read('users', k)));
-              return JSON.stringify(got) === JSON.stringify(want);
+              // Deep equality, not JSON text: jsonb orders object keys its own way.
+              return isDeepStrictEqual(got, want);
             },
             30_000,
             'the store to hold the latest value of every key',

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { freePort } from './free-port.js';
 
@@ -183,6 +186,92 @@ function probeOnce(spec: ServerSpec): Promise<boolean> {
     socket.on('data', (d) => {
       reply += d.toString();
       if (reply.includes('\n')) finish(reply.startsWith(spec.answer));
+    });
+  });
+}
+
+export interface RedisCluster {
+  /** redis://127.0.0.1:<port> of each master, in the order their slot ranges follow. */
+  readonly urls: readonly string[];
+  readonly nodes: readonly SpawnedServer[];
+  /** Stops every node and removes their cluster config files; also done after the test file. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Redis Cluster of this test file's own: `size` masters without replicas on loopback ports, the 16,384
+ * slots split evenly between them, ready (cluster_state:ok on every node) when this resolves. Formed with
+ * CLUSTER ADDSLOTSRANGE and CLUSTER MEET, which is what `redis-cli --cluster create` sends, so that only
+ * redis-server (7.0 or later, for ADDSLOTSRANGE and --cluster-port) has to be installed.
+ */
+export async function startRedisCluster(size = 3): Promise<RedisCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'walbox-redis-cluster-'));
+  const nodes: Array<SpawnedServer & { bus: number }> = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await rm(dir, { recursive: true, force: true });
+  };
+  stops.add(stop);
+  try {
+    for (let i = 0; i < size; i++) {
+      // The cluster bus port defaults to port + 10000, which may be taken or above 65535: pick one.
+      const [port, bus] = [await freePort(), await freePort()];
+      const node = await spawnServer({
+        binary: 'redis-server',
+        args: [
+          ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+          ...['--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
+          ...['--cluster-port', String(bus), '--cluster-node-timeout', '5000'],
+        ],
+        port,
+        probe: 'PING\r\n',
+        answer: '+PONG',
+      });
+      nodes.push(Object.assign(node, { bus }));
+    }
+    const slots = 16_384;
+    for (const [i, node] of nodes.entries()) {
+      const [from, to] = [Math.floor((i * slots) / size), Math.floor(((i + 1) * slots) / size) - 1];
+      // Distinct config epochs, so that no node has to win an epoch collision before the cluster is ok.
+      await command(node.port, ['CLUSTER', 'SET-CONFIG-EPOCH', String(i + 1)]);
+      await command(node.port, ['CLUSTER', 'ADDSLOTSRANGE', String(from), String(to)]);
+    }
+    for (const other of nodes.slice(1))
+      await command(nodes[0]!.port, ['CLUSTER', 'MEET', '127.0.0.1', String(other.port), String(other.bus)]);
+    const deadline = Date.now() + 20_000;
+    for (const node of nodes) {
+      for (;;) {
+        const info = await command(node.port, ['CLUSTER', 'INFO']);
+        if (info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${size}`)) break;
+        if (Date.now() > deadline) throw new Error(`redis cluster not ok within 20 s:\n${info}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { urls: nodes.map((n) => `redis://127.0.0.1:${n.port}`), nodes, stop };
+}
+
+/** Sends one command to a Redis on a loopback port; resolves with its reply's text, rejects on an error reply. */
+function command(port: number, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let reply = '';
+    socket.setTimeout(5000, () => socket.destroy(new Error(`no reply to ${args.join(' ')} in 5 s`)));
+    socket.on('error', reject);
+    socket.on('connect', () =>
+      socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`),
+    );
+    socket.on('data', (d) => {
+      reply += d.toString();
+      // A simple reply (+OK, -ERR) is one line; a bulk reply ($<length>) is complete with its payload.
+      const bulk = /^\$(\d+)\r\n/.exec(reply);
+      if (!reply.includes('\r\n') || (bulk && reply.length < bulk[0].length + Number(bulk[1]) + 2)) return;
+      socket.destroy();
+      if (reply.startsWith('-')) reject(new Error(`${args.join(' ')}: ${reply.trim()}`));
+      else resolve(bulk ? reply.slice(bulk[0].length, bulk[0].length + Number(bulk[1])) : reply.trim());
     });
   });
 }

@@ -1,3 +1,4 @@
+export type { RedisClient } from './redis-client.js';
 export { createRedisSink, type RedisSink, type RedisSinkContext } from './redis-sink.js';
 export {
   type RedisSinkAction,

@@ -1,4 +1,4 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { z } from 'zod';
 
 /** The fields of a walbox `Entry` this sink reads (structurally, so the package needs no walbox import). */
@@ -16,6 +16,11 @@ export type RedisSinkAction = 'upsert' | 'delete' | 'skip';
 const fn = <F>(what: string) =>
   z.custom<F>((v) => typeof v === 'function', { message: `must be a function ${what}` });
 
+const object = <T>() =>
+  z.custom<T>((v) => typeof v === 'object' && v !== null, { message: 'must be an object' });
+
+const redisUrl = z.string().regex(/^rediss?:\/\//, { message: 'must start with redis:// or rediss://' });
+
 const seconds = z
   .number()
   .int()
@@ -27,29 +32,43 @@ export const redisSinkConfigSchema = z
     /** The target name the sink reports; defaults to 'redis'. */
     name: z.string().min(1).max(200).default('redis'),
     /** redis:// or rediss:// URL; the sink creates the client, configured to fail fast, and quits it on close(). */
-    url: z
-      .string()
-      .regex(/^rediss?:\/\//, { message: 'must start with redis:// or rediss://' })
+    url: redisUrl.optional(),
+    /** A Redis Cluster: the sink creates an ioredis Cluster client from these seed nodes, as with `url`. */
+    cluster: z
+      .object({
+        /** redis:// or rediss:// URLs of some nodes; ioredis discovers the others from them. */
+        nodes: z.array(redisUrl).min(1).max(1000).readonly(),
+        /** Extra ioredis Cluster options (natMap, dnsLookup, scaleReads...). */
+        options: object<ClusterOptions>().optional(),
+      })
+      .strict()
       .optional(),
-    /** An ioredis client to use instead of `url`; the caller owns it (close() leaves it open). */
+    /** An ioredis client (Redis or Cluster) to use instead of `url`; the caller owns it (close() leaves it open). */
     client: z
-      .custom<Redis>(
+      .custom<Redis | Cluster>(
         (v) =>
           typeof v === 'object' &&
           v !== null &&
           typeof (v as { pipeline?: unknown }).pipeline === 'function' &&
-          typeof (v as { script?: unknown }).script === 'function',
+          typeof (v as { evalsha?: unknown }).evalsha === 'function',
         { message: 'must be an ioredis client' },
       )
       .optional(),
-    /** Extra ioredis options for the client created from `url` (e.g. `protocol: 2` for Redis below 6, TLS). */
-    redisOptions: z
-      .custom<RedisOptions>((v) => typeof v === 'object' && v !== null, { message: 'must be an object' })
-      .optional(),
+    /**
+     * Extra ioredis options for the client created from `url`, or for each node's connection of `cluster`
+     * (e.g. `protocol: 2` for Redis below 6, TLS, credentials).
+     */
+    redisOptions: object<RedisOptions>().optional(),
     /** Prepended to every key the sink writes. */
     keyPrefix: z.string().max(1000).default('walbox:'),
     /** The key (after keyPrefix) of an entry; defaults to `${namespace}:${key}`. */
     keyFor: fn<(entry: RedisSinkEntry) => string>('(entry) => string').optional(),
+    /**
+     * Puts the part of the key after keyPrefix in a hash tag, `${keyPrefix}{${namespace}:${key}}`, so that a value
+     * key and its version key share a Redis Cluster slot. Defaults to true with `cluster` or a Cluster `client`,
+     * false otherwise (the keys of 0.1.0).
+     */
+    hashTag: z.boolean().optional(),
     /** Appended to a value key to name the key holding its version (the id of the last entry applied). */
     versionSuffix: z.string().min(1).max(100).default('#version'),
     /** The string SET for an upsert; defaults to JSON.stringify(payload). */
@@ -67,13 +86,25 @@ export const redisSinkConfigSchema = z
     tombstoneTtlSeconds: seconds.optional(),
     /** How long apply waits for a connection before failing the batch. */
     connectTimeoutMs: z.number().int().min(10).max(600_000).default(2000),
-    /** A command without a reply after this long fails (client created from `url` only). */
+    /** A command without a reply after this long fails (client created from `url` or `cluster` only). */
     commandTimeoutMs: z.number().int().min(10).max(600_000).default(10_000),
   })
   .strict()
-  .refine((c) => (c.url === undefined) !== (c.client === undefined), {
-    message: 'give exactly one of url and client',
+  .refine((c) => [c.url, c.cluster, c.client].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of url, cluster and client',
     path: ['url'],
+  })
+  .transform((c) => {
+    const isCluster = c.cluster !== undefined || c.client?.isCluster === true;
+    return { ...c, hashTag: c.hashTag ?? isCluster, isCluster };
+  })
+  .superRefine((c, ctx) => {
+    // On a cluster the version guard's two keys must be in one slot, which only the hash tag ensures.
+    if (c.isCluster && !c.hashTag)
+      ctx.addIssue({ code: 'custom', path: ['hashTag'], message: 'must be true on a Redis Cluster' });
+    // A brace in the prefix would start the hash tag before the one the sink puts around the entry.
+    if (c.hashTag && /[{}]/.test(c.keyPrefix))
+      ctx.addIssue({ code: 'custom', path: ['keyPrefix'], message: 'must not contain { or } with hashTag' });
   });
 
 export type RedisSinkConfig = z.input<typeof redisSinkConfigSchema>;

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import { createClient, type RedisClient, whenReady } from './redis-client.js';
+import { entryKeys } from './redis-keys.js';
 import {
   type RedisSinkAction,
   type RedisSinkConfig,
   type RedisSinkEntry,
-  type ResolvedRedisSinkConfig,
   resolveRedisSinkConfig,
 } from './redis-sink-config.js';
 
@@ -17,8 +17,8 @@ export interface RedisSinkContext {
 /** Structurally a walbox `Sink`. */
 export interface RedisSink {
   readonly name: string;
-  /** The client the sink writes through (created from `url`, or the one passed in). */
-  readonly client: Redis;
+  /** The client the sink writes through (created from `url` or `cluster`, or the one passed in). */
+  readonly client: RedisClient;
   apply(
     batch: readonly RedisSinkEntry[],
     ctx?: RedisSinkContext,
@@ -26,7 +26,7 @@ export interface RedisSink {
   close(): Promise<void>;
 }
 
-/** One EVALSHA of the version guard. */
+/** One run of the version guard. */
 interface Call {
   command: Command;
   keys: [value: string, version: string];
@@ -65,8 +65,7 @@ export function createRedisSink(input: RedisSinkConfig): RedisSink {
   const client = config.client ?? createClient(config);
   let closed = false;
 
-  const keyOf = (e: RedisSinkEntry) =>
-    config.keyPrefix + (config.keyFor ? config.keyFor(e) : `${e.namespace}:${e.key}`);
+  const keysOf = entryKeys(config);
   const valueFor = (e: RedisSinkEntry) =>
     config.valueFor ? config.valueFor(e) : (JSON.stringify(e.payload) ?? 'null');
   const actionOf = (e: RedisSinkEntry): RedisSinkAction =>
@@ -85,30 +84,28 @@ export function createRedisSink(input: RedisSinkConfig): RedisSink {
         for (const c of commands) {
           try {
             const ttl = (c.action === 'delete' ? config.tombstoneTtlSeconds : config.ttlSeconds) ?? 0;
-            const key = keyOf(c.last);
             const value = c.action === 'upsert' ? valueFor(c.last) : '';
-            calls.push({
-              command: c,
-              keys: [key, key + config.versionSuffix],
-              argv: [c.last.id, c.action, value, String(ttl)],
-            });
+            calls.push({ command: c, keys: keysOf(c.last), argv: [c.last.id, c.action, value, String(ttl)] });
           } catch (error) {
             failed.push({ id: c.first.id, error });
           }
         }
         let pending = calls;
         for (let attempt = 0; pending.length > 0; attempt++) {
-          const results = await abortable(run(client, guard.sha, pending), ctx.signal);
+          // Redis forgets scripts on restart and SCRIPT FLUSH: the calls it answers NOSCRIPT are sent again
+          // with the source (EVAL), which also caches the script on the server (on each cluster node that
+          // forgot it) for the EVALSHAs of later batches.
+          const script = attempt === 0 ? { sha: guard.sha } : { source: guard.source };
+          const results = await abortable(run(client, script, pending), ctx.signal);
           const again: Call[] = [];
           for (const [i, [error]] of results.entries()) {
             if (!error) continue;
             const call = pending[i]!;
-            // Redis forgets scripts on restart and SCRIPT FLUSH: load it and send those calls again.
-            if (attempt === 0 && error.message.startsWith('NOSCRIPT')) again.push(call);
-            else if (isReply(error)) failed.push({ id: call.command.first.id, error });
-            else throw error; // no answer from Redis (connection lost, timeout): the batch is retried later
+            if (attempt === 0 && replyCode(error) === 'NOSCRIPT') again.push(call);
+            else if (isAboutEntry(error)) failed.push({ id: call.command.first.id, error });
+            // No answer (connection lost, timeout), or Redis as a whole cannot write now: the batch is retried.
+            else throw error;
           }
-          if (again.length > 0) await abortable(client.script('LOAD', guard.source), ctx.signal);
           pending = again;
         }
       }
@@ -156,68 +153,66 @@ function plan(
   return [...byKey.values()];
 }
 
-async function run(client: Redis, sha: string, calls: Call[]): Promise<Array<[Error | null, unknown]>> {
+/**
+ * Sends the calls and returns each one's error or result: EVALSHA, or EVAL with the source when the server
+ * forgot the script. One pipeline to a single server; on a cluster one command per call, which ioredis routes
+ * to the node serving its slot (a cluster pipeline must stay on one node) and writes without waiting for the
+ * replies of the others.
+ */
+async function run(
+  client: RedisClient,
+  script: { sha: string } | { source: string },
+  calls: Call[],
+): Promise<Array<[Error | null, unknown]>> {
+  const args = ({ keys, argv }: Call) => [keys.length, ...keys, ...argv] as const;
+  if (client.isCluster) {
+    const send = (call: Call) =>
+      'sha' in script ? client.evalsha(script.sha, ...args(call)) : client.eval(script.source, ...args(call));
+    return Promise.all(
+      calls.map((call) =>
+        send(call).then(
+          (result): [null, unknown] => [null, result],
+          (error: Error): [Error, null] => [error, null],
+        ),
+      ),
+    );
+  }
   const pipeline = client.pipeline();
-  for (const { keys, argv } of calls) pipeline.evalsha(sha, keys.length, ...keys, ...argv);
+  for (const call of calls) {
+    if ('sha' in script) pipeline.evalsha(script.sha, ...args(call));
+    else pipeline.eval(script.source, ...args(call));
+  }
   const results = await pipeline.exec();
   if (!results) throw new Error('redis pipeline was discarded');
   return results;
 }
 
-// ioredis reports Redis error replies as ReplyError (from redis-errors); everything else is the connection.
-function isReply(error: Error): boolean {
-  return error.name === 'ReplyError';
+/** The error code of a Redis error reply (its first word), or undefined for any other error. */
+function replyCode(error: Error): string | undefined {
+  // ioredis reports error replies as ReplyError (from redis-errors); everything else is the connection.
+  return error.name === 'ReplyError' ? error.message.split(' ', 1)[0] : undefined;
 }
 
-function createClient(config: ResolvedRedisSinkConfig): Redis {
-  const client = new Redis(config.url!, {
-    lazyConnect: true,
-    // Fail commands at once while disconnected instead of queueing them: apply throws and the dispatcher
-    // backs off, rather than a batch hanging until Redis is back.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: config.connectTimeoutMs,
-    commandTimeout: config.commandTimeoutMs,
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
-    ...config.redisOptions,
-  });
-  // Connection errors surface from apply; without a listener ioredis would print each one.
-  client.on('error', () => {});
-  return client;
-}
+// Error replies about the state of the server or the cluster rather than about one entry: out of memory,
+// loading, a replica or a failover, a resharding, a busy script. A reply with any other code (WRONGTYPE, a
+// value too large...) fails its entry.
+const SERVER_STATES = new Set([
+  'OOM',
+  'MISCONF',
+  'LOADING',
+  'BUSY',
+  'READONLY',
+  'MASTERDOWN',
+  'NOREPLICAS',
+  'CLUSTERDOWN',
+  'TRYAGAIN',
+  'MOVED',
+  'ASK',
+]);
 
-/**
- * Resolves once the client is ready. Throws when the next connection attempt fails (a refused connection
- * fails at once), after `timeoutMs`, or when `signal` aborts.
- */
-async function whenReady(client: Redis, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
-  if (client.status === 'ready') return;
-  if (client.status === 'end') throw new Error('redis client is closed');
-  if (client.status === 'wait') client.connect().catch(() => {});
-  await new Promise<void>((resolve, reject) => {
-    const done = (err?: unknown) => {
-      clearTimeout(timer);
-      client.off('ready', onReady);
-      client.off('error', onError);
-      client.off('end', onEnd);
-      signal?.removeEventListener('abort', onAbort);
-      err === undefined ? resolve() : reject(err);
-    };
-    const onReady = () => done();
-    const onError = (err: unknown) =>
-      done(new Error(`redis is unreachable: ${err instanceof Error ? err.message : err}`, { cause: err }));
-    const onEnd = () => done(new Error('redis client is closed'));
-    const onAbort = () => done(signal!.reason);
-    const timer = setTimeout(
-      () => done(new Error(`redis not ready within ${timeoutMs} ms (status ${client.status})`)),
-      timeoutMs,
-    );
-    client.on('ready', onReady);
-    client.on('error', onError);
-    client.on('end', onEnd);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) onAbort();
-  });
+function isAboutEntry(error: Error): boolean {
+  const code = replyCode(error);
+  return code !== undefined && !SERVER_STATES.has(code);
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

@@ -50,9 +50,29 @@ describe('redis sink', () => {
 
   it('names the bad field of a config', () => {
     expect(() => createRedisSink({ url: 'http://x' })).toThrow(RedisSinkConfigError);
-    expect(() => createRedisSink({ keyPrefix: 'x' })).toThrow(/url: give exactly one of url and client/);
+    expect(() => createRedisSink({ keyPrefix: 'x' })).toThrow(
+      /url: give exactly one of url, cluster and client/,
+    );
     expect(() => createRedisSink({ url, ttlSeconds: 0 })).toThrow(/ttlSeconds/);
     expect(() => createRedisSink({ url, keyprefix: 'x' } as never)).toThrow(/keyprefix/);
+    expect(() => createRedisSink({ url, cluster: { nodes: [url] } })).toThrow(/url: give exactly one/);
+    expect(() => createRedisSink({ cluster: { nodes: [] } })).toThrow(/cluster\.nodes:/);
+    expect(() => createRedisSink({ cluster: { nodes: ['127.0.0.1:7000'] } })).toThrow(
+      /cluster\.nodes\.0: must start with redis:\/\//,
+    );
+    expect(() => createRedisSink({ cluster: { nodes: [url] }, hashTag: false })).toThrow(
+      /hashTag: must be true on a Redis Cluster/,
+    );
+    expect(() => createRedisSink({ url, hashTag: true, keyPrefix: 'a{b}:' })).toThrow(/keyPrefix: must not/);
+  });
+
+  it('hash-tags the part after the prefix with hashTag, as on a cluster', async () => {
+    const sink = createRedisSink({ url, keyPrefix: prefix, hashTag: true });
+    const n = ns();
+    await sink.apply([entry(n, 1, 'a', 'upsert', 'x'), entry(n, 2, 'b}', 'upsert', 'y')], ctx);
+    expect(await admin.mget(`${prefix}{${n}:a}`, `${prefix}{${n}:a}#version`)).toEqual(['"x"', '1']);
+    expect(await admin.mget(`${prefix}{${n}:b}}`, `${prefix}{${n}:b}}#version`)).toEqual(['"y"', '2']);
+    await sink.close();
   });
 
   it('maps keys and values through keyFor and valueFor, and skips other ops', async () => {
@@ -112,6 +132,20 @@ describe('redis sink', () => {
     expect(String(result?.failed?.[1]?.error)).toMatch(/WRONGTYPE/);
     expect(await admin.get(`${prefix}${n}:good`)).toBe('2');
     expect(await admin.exists(`${prefix}${n}:odd`)).toBe(0);
+    await sink.close();
+  });
+
+  it('fails the batch, not its entries, while Redis refuses every write (out of memory)', async () => {
+    const server = await startRedis();
+    const sink = createRedisSink({ url: server.url });
+    const raw = new Redis(server.url);
+    await raw.config('SET', 'maxmemory-policy', 'noeviction');
+    await raw.config('SET', 'maxmemory', '1');
+    await expect(sink.apply([entry('n', 1, 'a', 'upsert', 'x')], ctx)).rejects.toThrow(/^OOM/);
+    await raw.config('SET', 'maxmemory', '0');
+    expect(await sink.apply([entry('n', 1, 'a', 'upsert', 'x')], ctx)).toBeUndefined();
+    expect(await raw.get('walbox:n:a')).toBe('"x"');
+    await raw.quit();
     await sink.close();
   });
 

