@@ -46,9 +46,13 @@ export async function appendEntries(
   let rows: AppendedRow[];
   try {
     // Slim: Postgres sends back what it decided (id, partition, xid, ...), not the payloads it was sent.
-    ({ rows } = await db.query<AppendedRow>(`select * from ${schema}.append_json($1::json, true)`, [
-      `[${parts.join(',')}]`,
-    ]));
+    // One entry takes append_one, which skips the set-wise work of a batch (a third of the backend CPU).
+    ({ rows } =
+      parts.length === 1
+        ? await db.query<AppendedRow>(`select * from ${schema}.append_one($1::json, true)`, [parts[0]])
+        : await db.query<AppendedRow>(`select * from ${schema}.append_json($1::json, true)`, [
+            `[${parts.join(',')}]`,
+          ]));
   } catch (err) {
     throw translate(err, namespaces);
   }

@@ -44,3 +44,46 @@ describe('duplicate flag', () => {
     expect(again).toMatchObject({ id: first.id, duplicate: true });
   });
 });
+
+describe('what append returns', () => {
+  it('is the stored entry, field for field, on the single-entry path and the batch path alike', async () => {
+    await walbox.namespaces.upsert({ name: 'fields', targets: ['a', 'b'], partitions: 3 });
+    const full = (key: string) => ({
+      namespace: 'fields',
+      key,
+      op: 'upsert',
+      payload: { name: key, tags: ['x', 'y'], n: 1.5 },
+      before: { name: 'old' },
+      headers: { trace: 't-1' },
+      targets: ['b'],
+      delay: { ms: 60_000 },
+      idempotencyKey: `idem-${key}`,
+      actor: 'tester',
+    });
+    const bare = (key: string) => ({ namespace: 'fields', key, op: 'delete' });
+    const returned = [
+      await walbox.append(pool, full('one')),
+      await walbox.append(pool, bare('one-bare')),
+      ...(await walbox.appendMany(pool, [full('m1'), bare('m2'), full('m3')])),
+    ];
+    const stored = new Map<string, unknown>();
+    for (let partition = 0; partition < 3; partition++) {
+      const read = await walbox.readBatch(
+        { namespace: 'fields', partition },
+        { prev: '1:1:', cur: null, afterId: null },
+      );
+      for (const e of read.entries) stored.set(e.id, e);
+    }
+    expect(returned).toHaveLength(5);
+    for (const r of returned) {
+      const { duplicate, ...entry } = r;
+      expect(duplicate).toBe(false);
+      expect(entry).toEqual(stored.get(r.id));
+    }
+    expect(returned[0]).toMatchObject({ targets: ['b'], actor: 'tester', idempotencyKey: 'idem-one' });
+    expect(returned[1]).toMatchObject({ targets: ['a', 'b'], payload: null, before: null, headers: {} });
+    expect(returned[0]!.deliverAt!.getTime() - returned[0]!.createdAt.getTime()).toBeGreaterThanOrEqual(
+      59_000,
+    );
+  });
+});

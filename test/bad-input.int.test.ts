@@ -399,6 +399,32 @@ describe('the SQL backstop for callers that bypass the SDK', () => {
     ).toMatchObject({ code: 'WB004' });
   });
 
+  it('a target the namespace lacks raises WB003', async () => {
+    const err = await sqlError(
+      `select "${schema}".append('users', 'k', 'upsert', '{}', p_targets => array['nowhere'])`,
+    );
+    expect(err).toMatchObject({ code: 'WB003' });
+    expect(err!.message).toContain('target "nowhere" is not a target of namespace "users"');
+  });
+
+  // append() takes the single-entry path (append_one); append_json, the batch path, must agree with it.
+  it.each([
+    ['WB001', { namespace: 'nope', key: 'k', op: 'upsert' }],
+    ['WB002', { namespace: 'tiny', key: 'k', op: 'upsert', payload: { text: 'x'.repeat(100) } }],
+    ['WB003', { namespace: 'users', key: '', op: 'upsert' }],
+    ['WB003', { namespace: 'users', key: 'k', op: '' }],
+    ['WB003', { namespace: 'users', key: 'k', op: 'upsert', targets: ['nowhere'] }],
+    ['WB004', { namespace: 'users', key: 'k', op: 'upsert', delay_ms: -1 }],
+  ])('%s from append_one and from a batch of append_json alike: %j', async (code, bad) => {
+    const good = { namespace: 'users', key: 'fine', op: 'upsert' };
+    const one = await sqlError(`select * from "${schema}".append_one($1::json)`, [JSON.stringify(bad)]);
+    const batch = await sqlError(`select * from "${schema}".append_json($1::json)`, [
+      JSON.stringify([good, bad]),
+    ]);
+    expect(one).toMatchObject({ code });
+    expect(batch).toMatchObject({ code, message: one!.message });
+  });
+
   it('the SDK maps the backstop to typed errors when its cached namespace config is stale', async () => {
     const cached = new Walbox({ pool, schema, namespaceCacheMs: 3_600_000 });
     await cached.namespaces.upsert({ name: 'vanishing' });
