@@ -178,10 +178,9 @@ describe('captureTable', () => {
     }
   });
 
-  // Known bug (migrations/0001_log.sql, append_json): once a session has run `set local walbox.actor`,
-  // current_setting('walbox.actor', true) returns '' rather than NULL after that transaction, so on a pooled
-  // connection later writes record actor '' instead of the database user. Fix: coalesce(nullif(..., ''), ...).
-  // Remove `.fails` once that is fixed.
+  // Once a session has run `set local walbox.actor`, current_setting('walbox.actor', true) returns '' rather
+  // than NULL after that transaction: the append paths treat '' as unset (nullif), or pooled connections
+  // would record actor '' instead of the database user.
   it('falls back to the database user on a connection that earlier set walbox.actor', async () => {
     const client = new pg.Client({ connectionString: databaseUrl() });
     await client.connect();
