@@ -65,6 +65,14 @@ export interface EntryRow {
   actor: string | null;
 }
 
+/**
+ * The columns of EntryRow, for `select ${ENTRY_COLUMNS} from entries e`: named rather than `*`, so that a
+ * prepared statement keeps its result type when a later migration adds a column to the log.
+ */
+export const ENTRY_COLUMNS =
+  'e.id, e.namespace, e.key, e.partition, e.op, e.payload, e.before, e.headers, e.targets, e.deliver_at, ' +
+  'e.idempotency_key, e.xid, e.created_at, e.actor';
+
 export function entryFromRow<P>(row: EntryRow): Entry<P> {
   return {
     id: row.id,

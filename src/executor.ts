@@ -1,8 +1,22 @@
+import { createHash } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
+
+export interface QueryOptions {
+  /**
+   * Run it as a named prepared statement (pg executors; Kysely runs it as usual): Postgres parses it once
+   * per connection and, after a few runs, may plan it once too. For the dispatcher's hot statements on the
+   * partitioned log, planning across every day partition cost more than running them (~1 ms against 80 µs).
+   */
+  prepare?: boolean;
+}
 
 /** The one thing walbox needs from a connection: run a parameterized query and get rows back. */
 export interface Queryable {
-  query<R = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<{ rows: R[] }>;
+  query<R = Record<string, unknown>>(
+    text: string,
+    values?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<{ rows: R[] }>;
 }
 
 /** A pg Pool, Client or PoolClient (anything with `query(text, values)`). */
@@ -36,8 +50,14 @@ export function toQueryable(executor: Executor): Queryable {
   if (typeof (executor as PgLike).query === 'function') {
     const pg = executor as PgLike;
     return {
-      query: async <R>(text: string, values: readonly unknown[] = []) => {
-        const result = await pg.query(text, [...values]);
+      query: async <R>(text: string, values: readonly unknown[] = [], options?: QueryOptions) => {
+        const result = options?.prepare
+          ? await (pg as unknown as PreparingPg).query({
+              name: statementName(text),
+              text,
+              values: [...values],
+            })
+          : await pg.query(text, [...values]);
         return { rows: result.rows as R[] };
       },
     };
@@ -45,4 +65,22 @@ export function toQueryable(executor: Executor): Queryable {
   throw new TypeError(
     'walbox: executor must be a pg Pool/Client/PoolClient or a Kysely instance/transaction',
   );
+}
+
+/** pg's query(config) form, which PgLike leaves out (walbox only needs it for prepared statements). */
+interface PreparingPg {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's result rows
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: any[] }>;
+}
+
+const names = new Map<string, string>();
+
+/** One name per statement text (the schema is part of the text): pg refuses one name for two texts. */
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `walbox_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    names.set(text, name);
+  }
+  return name;
 }

@@ -1,5 +1,5 @@
 import type { Entry, EntryRow } from './entry.js';
-import { entryFromRow } from './entry.js';
+import { ENTRY_COLUMNS, entryFromRow } from './entry.js';
 import type { Queryable } from './executor.js';
 
 /**
@@ -49,7 +49,7 @@ export async function readBatch(
   // estimate the OR as the few rows it is: with `in`, it walked the primary key from the first entry ever
   // written (350 ms per read at 1M entries, against 3 ms).
   const { rows } = await db.query<EntryRow>(
-    `select * from ${schema}.entries
+    `select ${ENTRY_COLUMNS} from ${schema}.entries e
       where namespace = $1 and partition = $2
         and xid >= pg_snapshot_xmin($3::pg_snapshot)
         and (xid >= pg_snapshot_xmax($3::pg_snapshot)
@@ -60,6 +60,7 @@ export async function readBatch(
       order by id
       limit $6`,
     [where.namespace, where.partition, position.prev, cur, position.afterId, limit, target ?? null],
+    { prepare: true },
   );
   const entries = rows.map((r) => entryFromRow(r));
   const next: LogPosition =

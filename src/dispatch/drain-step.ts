@@ -1,5 +1,5 @@
 import type { Entry, EntryRow } from '../entry.js';
-import { entryFromRow } from '../entry.js';
+import { ENTRY_COLUMNS, entryFromRow } from '../entry.js';
 import type { Queryable } from '../executor.js';
 import type { NamespaceConfig } from '../namespace-config.js';
 import { type LogPosition, readBatch } from '../snapshot-reader.js';
@@ -113,6 +113,7 @@ export async function drainStep(
                      where namespace = $1 and target = $2 and partition = $3
                        and lease_owner = $4 and lease_until > clock_timestamp()) as held`,
     [ref.namespace, ref.target, ref.partition, deps.owner],
+    { prepare: true },
   );
   const { now, snap, has_parked: hasParked, held } = clock[0]!;
   if (!held)
@@ -122,7 +123,7 @@ export async function drainStep(
   const { rows: parkedRows } = !hasParked
     ? { rows: [] as ParkedRow[] }
     : await db.query<ParkedRow>(
-        `select e.*, p.key as parked_key, p.entry_id::text, p.not_before, p.attempts, p.first_failed_at,
+        `select ${ENTRY_COLUMNS}, p.key as parked_key, p.entry_id::text, p.not_before, p.attempts, p.first_failed_at,
             (p.not_before is null or p.not_before <= $4) as due
        from ${schema}.parked p
        join ${schema}.entries e on e.id = p.entry_id
@@ -135,6 +136,7 @@ export async function drainStep(
       order by p.entry_id
       limit $5`,
         [ref.namespace, ref.target, ref.partition, now, limit],
+        { prepare: true },
       );
 
   const deliver: Entry[] = [];
@@ -189,6 +191,7 @@ export async function drainStep(
           where namespace = $1 and target = $2 and partition = $3 and key = any($4::text[])
           group by key`,
         [ref.namespace, ref.target, ref.partition, keys],
+        { prepare: true },
       );
       for (const r of rows) parkedCounts.set(r.key, r.n);
     }

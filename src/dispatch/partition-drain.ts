@@ -136,22 +136,26 @@ export class PartitionDrain {
   }
 
   async #record(o: StepOutcome): Promise<void> {
-    await this.db.query(`select ${this.schema}.record_step($1::json)`, [
-      JSON.stringify({
-        ...this.ref,
-        owner: this.owner,
-        lease_ms: this.config.leaseMs,
-        prev: o.cursor.position.prev,
-        cur: o.cursor.position.cur,
-        after_id: o.cursor.position.afterId,
-        failures: o.cursor.failures,
-        retry_at: o.cursor.retryAt,
-        probe_until_id: o.cursor.probeUntilId,
-        delivered: o.delivered.length,
-        unpark: o.unpark,
-        park: o.park,
-        dead: o.dead,
-      }),
-    ]);
+    await this.db.query(
+      `select ${this.schema}.record_step($1::json)`,
+      [
+        JSON.stringify({
+          ...this.ref,
+          owner: this.owner,
+          lease_ms: this.config.leaseMs,
+          prev: o.cursor.position.prev,
+          cur: o.cursor.position.cur,
+          after_id: o.cursor.position.afterId,
+          failures: o.cursor.failures,
+          retry_at: o.cursor.retryAt,
+          probe_until_id: o.cursor.probeUntilId,
+          delivered: o.delivered.length,
+          unpark: o.unpark,
+          park: o.park,
+          dead: o.dead,
+        }),
+      ],
+      { prepare: true },
+    );
   }
 }
