@@ -28,6 +28,11 @@ export const dispatcherConfigSchema = z
     applyTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     /** pg-boss cron schedule of maintenance: creating day partitions ahead, dropping expired ones. */
     maintenanceCron: z.string().min(9).default('*/15 * * * *'),
+    /**
+     * Run the hot statements as named prepared statements (planned once per connection, not per run).
+     * Turn off behind a PgBouncer in transaction mode older than 1.21, or without max_prepared_statements.
+     */
+    preparedStatements: z.boolean().default(true),
     /** Graceful stop waits this long for in-flight batches, then abandons them (they are re-delivered). */
     stopTimeoutMs: z.number().int().min(0).max(600_000).default(30_000),
   })

@@ -59,6 +59,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   readonly #kickedAt = new Map<string, number>();
   #listener: pg.Client | undefined;
   #finder: WorkFinder;
+  readonly #drainDb: Queryable;
   #supervisor: NodeJS.Timeout | undefined;
   #supervising: Promise<void> | undefined;
   #superviseAgain = false;
@@ -77,6 +78,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (Object.keys(sinks).length === 0) throw new TypeError('walbox: a dispatcher needs at least one sink');
     this.#sinks = new Map(Object.entries(sinks));
     this.#finder = new WorkFinder(deps.db, deps.quotedSchema, [...this.#sinks.keys()]);
+    this.#drainDb = this.config.preparedStatements
+      ? deps.db
+      : { query: (text, values) => deps.db.query(text, values) }; // drops { prepare: true }
   }
 
   /** Starts pg-boss workers, the wake-up listener and the supervisor. Idempotent. */
@@ -185,7 +189,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const k = refKey(job);
     if (this.#active.has(k)) return; // this process already drains it
     const drain = new PartitionDrain(
-      this.deps.db,
+      this.#drainDb,
       this.deps.quotedSchema,
       job,
       this.id,
