@@ -128,6 +128,19 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const { rows } = await pool.query(sql);
     new Output(false, '   ').table(rows);
     say();
+
+    say('   and `walbox status` tells how far each target is behind (here: caught up):');
+    const status = await walbox.status({ namespace: 'users' });
+    new Output(false, '   ').table(
+      status.map((t) => ({
+        target: t.target,
+        pending: t.pending,
+        parked: t.parked,
+        dead: t.dead,
+        delivered: t.delivered,
+      })),
+    );
+    say();
   } catch (err) {
     if (!teardown.interrupted) throw err; // otherwise a symptom of the interrupted clean-up: no news
   } finally {
