@@ -179,6 +179,32 @@ describe('walbox CLI', () => {
     expect(perPartition.stdout.trim().split('\n')).toHaveLength(2 + 8);
   });
 
+  it("demo: the README's main command runs end to end in a schema of its own and cleans up", async () => {
+    const r = await walbox(['demo']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const line of [
+      /^ {3}log {4}6 entries; per key, in commit order: alice #\d+ → #\d+ → #\d+; /m,
+      /rolled-back entry #\d+: delivered nowhere/,
+      /and `walbox status` tells how far each target is behind/,
+      /^ {3}log {5}0 {8}0 {7}0 {5}6$/m,
+      /^done in [\d.]+ s\./m,
+    ])
+      expect(r.stdout).toMatch(line);
+    const demoSchema = /schema "(walbox_demo_[a-z0-9]+)" migrated/.exec(r.stdout)?.[1];
+    expect(demoSchema).toBeDefined();
+    const db = new pg.Client({ connectionString: databaseUrl() });
+    await db.connect();
+    try {
+      const { rows } = await db.query('select nspname from pg_namespace where nspname like $1', [
+        `${demoSchema}%`,
+      ]);
+      expect(rows).toEqual([]);
+    } finally {
+      await db.end();
+    }
+  });
+
   it('prints a typed error as "error [CODE]: message" and exits 1', async () => {
     const [unknownNs, badConfig, badJson, busy, statusOfNone] = await Promise.all([
       walbox(['append', 'nope', 'k1']),
