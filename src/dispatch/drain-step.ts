@@ -5,6 +5,7 @@ import type { NamespaceConfig } from '../namespace-config.js';
 import { type LogPosition, readBatch } from '../snapshot-reader.js';
 import { backoffMs } from './backoff.js';
 import type { BatchResult, Sink } from './sink.js';
+import { startStep } from './step-start.js';
 
 export interface PartitionRef {
   namespace: string;
@@ -102,20 +103,9 @@ export async function drainStep(
   // of the failed batch has gone alone: the one that still fails alone is the one that exhausts its retries.
   const probing = cursor.probeUntilId !== null;
   const limit = probing ? 1 : batchSize;
-  // The new snapshot is taken here, in a statement of its own before the log is read (see readBatch).
-  // The lease is checked too: a heartbeat that came late (a stalled process) must not let two dispatchers
-  // offer one partition's entries to a sink at the same time.
-  const { rows: clock } = await db.query<{ now: Date; snap: string; has_parked: boolean; held: boolean }>(
-    `select clock_timestamp() as now, pg_current_snapshot()::text as snap,
-            exists (select 1 from ${schema}.parked
-                     where namespace = $1 and target = $2 and partition = $3) as has_parked,
-            exists (select 1 from ${schema}.cursors
-                     where namespace = $1 and target = $2 and partition = $3
-                       and lease_owner = $4 and lease_until > clock_timestamp()) as held`,
-    [ref.namespace, ref.target, ref.partition, deps.owner],
-    { prepare: true },
-  );
-  const { now, snap, has_parked: hasParked, held } = clock[0]!;
+  // The clock, a snapshot, the lease check and, when nothing is parked, the read itself: one statement.
+  const first = await startStep(db, schema, ref, deps.owner, cursor.position, limit);
+  const { now, snap, hasParked, held } = first;
   if (!held)
     throw new LeaseLostError(`drain lease of ${ref.namespace}/${ref.target}/${ref.partition} lapsed`);
   const start: LogPosition = { ...cursor.position, cur: cursor.position.cur ?? snap };
@@ -172,7 +162,8 @@ export async function drainStep(
   // The last log entry this step read ('0' if none): where a probe of this batch would end.
   let readUntilId = '0';
   if (deliver.length < limit) {
-    const read = await readBatch(db, schema, ref, start, limit - deliver.length, ref.target);
+    // Read with the first statement when nothing was parked (then nothing was delivered from parked either).
+    const read = first.read ?? (await readBatch(db, schema, ref, start, limit - deliver.length, ref.target));
     position = read.next;
     readCount = read.entries.length;
     readUntilId = read.entries.at(-1)?.id ?? '0';

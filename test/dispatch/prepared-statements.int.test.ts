@@ -66,7 +66,7 @@ describe('preparedStatements', () => {
         await d.stop();
         await noting.end();
       }
-      if (preparedStatements) expect(noting.prepared.size).toBeGreaterThanOrEqual(3);
+      if (preparedStatements) expect(noting.prepared.size).toBeGreaterThanOrEqual(2);
       else expect([...noting.prepared]).toEqual([]);
     }
   });
