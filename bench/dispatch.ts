@@ -9,7 +9,7 @@
  *   BENCH_BACKLOG=1000000     entries appended before the backlog drain; 0 skips it
  *   BENCH_SCENARIOS=throughput,pgboss,latency,notify,redis,backlog   which ones to run
  *   BENCH_PRODUCERS=4  BENCH_TX_ENTRIES=1000   batched producers and entries per transaction
- *   BENCH_PARTITIONS=8  BENCH_BATCH=500   BENCH_CONCURRENCY=8   namespace and dispatcher settings
+ *   BENCH_PARTITIONS=8  BENCH_BATCH=400   BENCH_CONCURRENCY=8   namespace and dispatcher settings
  *   BENCH_RATE=2000           offered entries/s of the latency runs (single-entry transactions)
  *   BENCH_PACED_PRODUCERS=16  connections the offered load is spread over
  *   BENCH_MAX_LAG=20000       producers of the throughput scenarios pause while more entries than this are
@@ -46,7 +46,7 @@ const BACKLOG = envNumber('BENCH_BACKLOG', 1_000_000, { allowZero: true });
 const PRODUCERS = envNumber('BENCH_PRODUCERS', 4);
 const TX_ENTRIES = envNumber('BENCH_TX_ENTRIES', 1000);
 const PARTITIONS = envNumber('BENCH_PARTITIONS', 8);
-const BATCH = envNumber('BENCH_BATCH', 500);
+const BATCH = envNumber('BENCH_BATCH', 400);
 const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 8);
 const RATE = envNumber('BENCH_RATE', 2000);
 const MAX_LAG = envNumber('BENCH_MAX_LAG', 20_000);
