@@ -83,58 +83,41 @@ async function expectConverged(producers: Producers, killed: Map<number, Date>) 
   return deliveries;
 }
 
+/**
+ * Producers append while dispatcher a drains; a is SIGKILLed mid-batch; the survivor b, started after the kill
+ * or already running beside a, takes over and everything committed converges.
+ */
+async function killMidBatch(db: typeof databases.new, namespace: string, survivor: 'new' | 'peer') {
+  ({ pool, walbox, schema } = db);
+  replica = await replicaSchema(pool, schema, namespace.replace('-', '_'));
+  await walbox.namespaces.upsert({ name: namespace, targets: ['replica'], partitions: 8 });
+  const a = await children.start();
+  let b = survivor === 'peer' ? await children.start() : undefined;
+  const producers = new Producers(pool, walbox, { namespace, keys: KEYS, pauseMs: 100 }).start();
+  try {
+    await producers.until(1500);
+    const { at: killedAt, held } = await signalMidBatch(pool, schema, namespace, a, 'SIGKILL');
+    b ??= await children.start();
+    await expectTakeover(a, killedAt, held, survivor === 'new' ? 'crash/new process' : 'crash/peer');
+
+    await producers.until(6000);
+    await producers.stop();
+    const deliveries = await expectConverged(producers, new Map([[a.pid, killedAt]]));
+    const cut = await expectCutBatchesRedelivered(deliveries, a.pid, b.pid);
+    console.log(`  ${cut} entries of cut batches were delivered again by the survivor`);
+    expect(b.alive).toBe(true);
+  } finally {
+    await producers.stop().catch(() => {});
+  }
+}
+
 describe('a dispatcher process killed mid-batch', () => {
   it('is replaced by a new process that takes over within 30 s and loses nothing', async () => {
-    ({ pool, walbox, schema } = databases.new);
-    replica = await replicaSchema(pool, schema, 'crash1');
-    await walbox.namespaces.upsert({ name: 'crash-new', targets: ['replica'], partitions: 8 });
-    const a = await children.start();
-    const producers = new Producers(pool, walbox, {
-      namespace: 'crash-new',
-      keys: KEYS,
-      pauseMs: 100,
-    }).start();
-    try {
-      await producers.until(1500);
-      const { at: killedAt, held } = await signalMidBatch(pool, schema, 'crash-new', a, 'SIGKILL');
-      const b = await children.start();
-      await expectTakeover(a, killedAt, held, 'crash/new process');
-
-      await producers.until(6000);
-      await producers.stop();
-      const deliveries = await expectConverged(producers, new Map([[a.pid, killedAt]]));
-      const cut = await expectCutBatchesRedelivered(deliveries, a.pid, b.pid);
-      console.log(`  ${cut} entries of cut batches were delivered again by the survivor`);
-      expect(b.alive).toBe(true);
-    } finally {
-      await producers.stop().catch(() => {});
-    }
+    await killMidBatch(databases.new, 'crash-new', 'new');
   }, 240_000);
 
   it('is replaced by a dispatcher already running, by itself, within 30 s', async () => {
-    ({ pool, walbox, schema } = databases.peer);
-    replica = await replicaSchema(pool, schema, 'crash2');
-    await walbox.namespaces.upsert({ name: 'crash-peer', targets: ['replica'], partitions: 8 });
-    const [a, b] = await Promise.all([children.start(), children.start()]);
-    const producers = new Producers(pool, walbox, {
-      namespace: 'crash-peer',
-      keys: KEYS,
-      pauseMs: 100,
-    }).start();
-    try {
-      await producers.until(1500);
-      const { at: killedAt, held } = await signalMidBatch(pool, schema, 'crash-peer', a, 'SIGKILL');
-      await expectTakeover(a, killedAt, held, 'crash/peer');
-
-      await producers.until(6000);
-      await producers.stop();
-      const deliveries = await expectConverged(producers, new Map([[a.pid, killedAt]]));
-      const cut = await expectCutBatchesRedelivered(deliveries, a.pid, b.pid);
-      console.log(`  ${cut} entries of cut batches were delivered again by the survivor`);
-      expect(b.alive).toBe(true);
-    } finally {
-      await producers.stop().catch(() => {});
-    }
+    await killMidBatch(databases.peer, 'crash-peer', 'peer');
   }, 240_000);
 });
 
