@@ -26,8 +26,8 @@ export interface SinkHarness {
  * Call it at the top level of a test file; the harness should isolate its keys (a random key prefix) so
  * runs against a shared server do not meet each other's versions.
  */
-export function describeSink(name: string, harness: () => Promise<SinkHarness>): void {
-  describe(`sink conformance: ${name}`, () => {
+export function describeSink(name: string, harness: () => Promise<SinkHarness>, runIf = true): void {
+  describe.runIf(runIf)(`sink conformance: ${name}`, () => {
     let h: SinkHarness;
     let sink: Sink;
     let n = 0;
@@ -214,6 +214,13 @@ export function describeSink(name: string, harness: () => Promise<SinkHarness>):
     });
   });
 }
+
+/**
+ * describeSink, skipped (its harness never called) unless `condition` holds, like vitest's describe.runIf:
+ * for a store whose server is missing (see required-servers.ts).
+ */
+describeSink.runIf = (condition: boolean) => (name: string, harness: () => Promise<SinkHarness>) =>
+  describeSink(name, harness, condition);
 
 /** The payload the last entry of `key` leaves, or undefined when it is a delete (or there is none). */
 function expected(entries: readonly Entry[], key: string): unknown {

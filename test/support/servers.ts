@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { freePort } from './free-port.js';
+import { type ServerBinary, serverPath } from './required-servers.js';
 
 /** A store server this test file started: a child process on a loopback port it keeps across restarts. */
 export interface SpawnedServer {
@@ -31,7 +32,8 @@ export interface MemcachedServer extends SpawnedServer {
 
 /**
  * REDIS_URL when set; otherwise the URL of a redis-server (from PATH) started for this test file (once,
- * however often it is called) and stopped after it.
+ * however often it is called) and stopped after it. Test files skip the tests that need a server when it is
+ * missing (required-servers.ts), so none of these functions is reached without one.
  */
 export function redisUrl(): Promise<string> {
   if (process.env.REDIS_URL) return Promise.resolve(process.env.REDIS_URL);
@@ -78,7 +80,7 @@ export async function startMemcached(): Promise<MemcachedServer> {
 }
 
 interface ServerSpec {
-  binary: string;
+  binary: ServerBinary;
   args: string[];
   port: number;
   /** Sent on a new connection until the reply starts with `answer`. */
@@ -103,7 +105,10 @@ async function spawnServer(spec: ServerSpec): Promise<SpawnedServer> {
 
   const start = async () => {
     if (child) return;
-    const proc = spawn(spec.binary, spec.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // The path required-servers.ts found, which may be in an sbin directory off PATH.
+    const proc = spawn(serverPath(spec.binary) ?? spec.binary, spec.args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     child = proc;
     children.add(proc);
     let stderr = '';
