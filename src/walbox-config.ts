@@ -10,6 +10,12 @@ const walboxConfigSchema = z
     schema: z.string().default('walbox'),
     /** How long a namespace config read on the append path is reused before it is read again. */
     namespaceCacheMs: z.number().int().min(0).max(3_600_000).default(5000),
+    /**
+     * Called with errors nobody awaits: an idle connection of the pool walbox created was lost (Postgres
+     * restarted, its backend was terminated). Default: the 'error' event of this walbox's running
+     * dispatchers, or console.error when there are none. The pool replaces the connection on the next query.
+     */
+    onError: z.custom<(err: Error) => void>((v) => typeof v === 'function', 'must be a function').optional(),
   })
   .strict()
   .refine((c) => (c.connectionString === undefined) !== (c.pool === undefined), {

@@ -27,6 +27,9 @@ export class Walbox {
   readonly #ownsPool: boolean;
   readonly #q: string;
   readonly #db: Queryable;
+  readonly #onError: ((err: Error) => void) | undefined;
+  /** Running dispatchers of this walbox: where background errors go when no onError was given. */
+  readonly #dispatchers = new Set<Dispatcher>();
   #closed = false;
 
   constructor(config: WalboxConfig) {
@@ -34,10 +37,32 @@ export class Walbox {
     this.schema = c.schema;
     this.#q = quoteIdent('schema', c.schema);
     this.#ownsPool = c.pool === undefined;
-    this.pool = c.pool ?? new pg.Pool({ connectionString: c.connectionString });
+    this.#onError = c.onError;
+    this.pool = c.pool ?? this.#createPool(c.connectionString!);
     this.#db = toQueryable(this.pool);
     this.namespaces = new Namespaces(this.#db, this.#q, c.namespaceCacheMs);
     this.deadLetters = new DeadLetters(this.#db, this.#q, this.channel);
+  }
+
+  /**
+   * The pool behind `connectionString`. An idle client whose connection is lost makes the pool emit 'error',
+   * which would end the process without a listener: it is reported instead, and the next query reconnects.
+   */
+  #createPool(connectionString: string): pg.Pool {
+    const pool = new pg.Pool({
+      connectionString,
+      // Without a timeout, a query waits forever for a connection to a server that does not answer.
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+    });
+    pool.on('error', (err) => this.#reportError(err));
+    return pool;
+  }
+
+  #reportError(err: Error): void {
+    if (this.#onError) this.#onError(err);
+    else if (this.#dispatchers.size === 0) console.error('walbox:', err);
+    else for (const d of this.#dispatchers) d.reportError(err);
   }
 
   /** Creates or upgrades walbox's tables in its schema. Safe to run concurrently from many processes. */
@@ -96,7 +121,7 @@ export class Walbox {
    */
   dispatcher(options: { sinks: Record<string, Sink> } & DispatcherOptions): Dispatcher {
     const { sinks, ...rest } = options;
-    return new Dispatcher(
+    const dispatcher = new Dispatcher(
       {
         pool: this.pool,
         db: this.#db,
@@ -107,6 +132,9 @@ export class Walbox {
       sinks,
       rest,
     );
+    dispatcher.once('started', () => this.#dispatchers.add(dispatcher));
+    dispatcher.once('stopped', () => this.#dispatchers.delete(dispatcher));
+    return dispatcher;
   }
 
   /** Re-delivers a range of the log to one target, skipping `exclude`. Returns how many entries were queued. */

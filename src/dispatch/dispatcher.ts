@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import pg from 'pg';
+import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Entry } from '../entry.js';
 import type { Queryable } from '../executor.js';
@@ -13,6 +13,7 @@ import {
 } from './dispatcher-config.js';
 import type { PartitionRef, StepOutcome } from './drain-step.js';
 import { JobLoop } from './job-loop.js';
+import { NotificationListener } from './notification-listener.js';
 import { type DrainEnd, PartitionDrain } from './partition-drain.js';
 import type { Sink } from './sink.js';
 import { WorkFinder } from './work-finder.js';
@@ -23,6 +24,8 @@ export interface DispatcherEvents {
   'dead-lettered': [{ target: string; entry: Entry; attempts: number; error: string; blocked: boolean }];
   'batch-failed': [{ namespace: string; target: string; partition: number; failures: number; retryAt: Date }];
   error: [Error];
+  started: [];
+  stopped: [];
 }
 
 /** What the dispatcher needs from Walbox: no more. */
@@ -57,7 +60,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   #notified = new Set<string>();
   #flushing = false;
   readonly #kickedAt = new Map<string, number>();
-  #listener: pg.Client | undefined;
+  #listener: NotificationListener | undefined;
   #finder: WorkFinder;
   readonly #drainDb: Queryable;
   #supervisor: NodeJS.Timeout | undefined;
@@ -124,6 +127,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     await this.#supervise();
     const every = this.config.wakeup === 'poll' ? this.config.pollIntervalMs : this.config.superviseMs;
     this.#supervisor = setInterval(() => void this.#supervise(), every);
+    this.emit('started');
   }
 
   /**
@@ -143,7 +147,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     // drains kick below to hand their partitions over (left to another dispatcher's supervisor then).
     const loopsStopped = Promise.all([...this.#loops.values()].map((l) => l.stop()));
     this.#stopping.abort(new Error('dispatcher stopping'));
-    await this.#listener?.end().catch(() => {});
+    await this.#listener?.stop();
     const drains = [...this.#active.values()].map((a) => a.done.catch(() => {}));
     await Promise.race([Promise.all([...drains, loopsStopped]), delay(this.config.stopTimeoutMs)]);
     await this.#boss?.stop({
@@ -153,6 +157,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     });
     await Promise.all([...this.#sinks.values()].map((s) => s.close?.().catch((err) => this.#error(err))));
     this.#state = 'stopped';
+    this.emit('stopped');
   }
 
   /** Partition upkeep and retention on a pg-boss cron schedule: one dispatcher runs it each time. */
@@ -259,15 +264,19 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   }
 
   async #listen(): Promise<void> {
-    const client = new pg.Client(this.deps.pool.options);
-    client.on('error', (err) => this.#error(err));
-    client.on('notification', (msg) => {
-      for (const item of (msg.payload ?? '').split(',')) if (item) this.#notified.add(item);
-      if (!this.#flushing) void this.#flushNotified();
+    const listener = new NotificationListener({
+      connection: this.deps.pool.options,
+      channel: `walbox_${this.deps.schema}`,
+      onItems: (items) => {
+        for (const item of items) this.#notified.add(item);
+        if (!this.#flushing) void this.#flushNotified();
+      },
+      // Notifications sent while the connection was down are lost: look for work now, not at the next tick.
+      onReconnected: () => void this.#supervise(),
+      onError: (err) => this.#error(err),
     });
-    await client.connect();
-    await client.query(`listen "walbox_${this.deps.schema}"`);
-    this.#listener = client;
+    await listener.start();
+    this.#listener = listener;
   }
 
   /**
@@ -316,6 +325,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (o.batchFailed && o.cursor.retryAt) {
       this.emit('batch-failed', { ...ref, failures: o.cursor.failures, retryAt: o.cursor.retryAt });
     }
+  }
+
+  /** Reports an error that belongs to no call: the 'error' event, or console.error without a listener. */
+  reportError(err: unknown): void {
+    this.#error(err);
   }
 
   #error(err: unknown): void {
