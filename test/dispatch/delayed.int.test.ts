@@ -80,6 +80,10 @@ describe('delayed delivery', () => {
 
   it('spreads a burst with jitter', async () => {
     await walbox.namespaces.upsert({ name: 'purge', targets: ['cb2'] });
+    const { sink, seen } = timedSink('cb2');
+    const d = walbox.dispatcher({ sinks: { cb2: sink }, ...FAST });
+    running.push(d);
+    await d.start();
     const entries = await walbox.appendMany(
       pool,
       Array.from({ length: 200 }, (_, i) => ({
@@ -95,6 +99,19 @@ describe('delayed delivery', () => {
     // Spread over the window: every second of it holds some of the burst.
     const buckets = new Set(offsets.map((o) => Math.floor((o - 1000) / 1000)));
     expect(buckets.size).toBeGreaterThanOrEqual(4);
+
+    // And so do the arrivals: each entry waits for its own deliver time, so they come over seconds, not at once.
+    await until(() => seen.length >= 200, 20_000, 'the jittered burst');
+    const created = entries[0]!.createdAt.getTime();
+    const arrivals = entries.map((e) => {
+      const got = seen.find((s) => s.entry.id === e.id)!;
+      expect(got.at.getTime(), `entry ${e.id} delivered before its deliver time`).toBeGreaterThanOrEqual(
+        e.deliverAt!.getTime(),
+      );
+      return got.at.getTime() - created;
+    });
+    expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThan(2000);
+    expect(new Set(arrivals.map((a) => Math.floor(a / 1000))).size).toBeGreaterThanOrEqual(3);
   });
 
   it('deliverAt in the future is honoured', async () => {

@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import memjs from 'memjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Entry, Sink, SinkContext } from '../../../src/index.js';
+import { isolatedWalbox } from '../../../test/support/db.js';
 import { describeSink } from '../../../test/support/describe-sink.js';
+import { FAST } from '../../../test/support/dispatchers.js';
 import { freePort } from '../../../test/support/free-port.js';
+import { until } from '../../../test/support/recording-sink.js';
 import { canStart, serverAvailable } from '../../../test/support/required-servers.js';
 import { memcachedServers, startMemcached } from '../../../test/support/servers.js';
 import {
@@ -37,6 +40,7 @@ describeSink.runIf(memcached)('memcached', async () => ({
   close: async () => {},
 }));
 
+const { pool, walbox } = await isolatedWalbox('memcached-sink');
 let seq = 0;
 const ns = () => `memcached-${++seq}`;
 const ctx: SinkContext = {
@@ -49,10 +53,25 @@ const entry = (namespace: string, id: number, key: string, op: string, payload: 
   ({ id: String(id), namespace, key, op, payload }) as Entry;
 
 describe.runIf(memcached)('memcached sink', () => {
-  it('is a walbox Sink', async () => {
-    const sink: Sink = createMemcachedSink({ servers, name: 'cache' });
+  it('is a walbox Sink: a dispatcher delivers through it and closes it when it stops', async () => {
+    const sink = createMemcachedSink({ servers, name: 'cache', keyPrefix: prefix }) satisfies Sink;
     expect(sink.name).toBe('cache');
-    await sink.close?.();
+    expect(typeof sink.apply).toBe('function');
+    expect(typeof sink.close).toBe('function');
+    const n = ns();
+    await walbox.namespaces.upsert({ name: n, targets: ['cache'] });
+    const d = walbox.dispatcher({ sinks: { cache: sink }, ...FAST });
+    try {
+      await d.start();
+      const e = await walbox.append(pool, { namespace: n, key: 'a', op: 'upsert', payload: { v: 1 } });
+      const stored = () => raw(`${prefix}${n}:a`).then(decodeMemcachedValue);
+      await until(async () => (await stored())?.version === e.id, 10_000, 'the entry');
+      expect(await stored()).toEqual({ version: e.id, deleted: false, value: { v: 1 } });
+    } finally {
+      await d.stop();
+    }
+    // The dispatcher owns the sinks it was given: stopping it closed this one.
+    await expect(sink.apply([entry(n, 2, 'a', 'upsert')], ctx)).rejects.toThrow(/is closed/);
   });
 
   it('names the bad field of a config', () => {

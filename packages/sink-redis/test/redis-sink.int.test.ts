@@ -3,8 +3,11 @@ import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Entry, Sink, SinkContext } from '../../../src/index.js';
+import { isolatedWalbox } from '../../../test/support/db.js';
 import { describeSink } from '../../../test/support/describe-sink.js';
+import { FAST } from '../../../test/support/dispatchers.js';
 import { freePort } from '../../../test/support/free-port.js';
+import { until } from '../../../test/support/recording-sink.js';
 import { canStart, serverAvailable } from '../../../test/support/required-servers.js';
 import { redisUrl, startRedis } from '../../../test/support/servers.js';
 import { createRedisSink, RedisSinkConfigError } from '../src/index.js';
@@ -36,6 +39,7 @@ describeSink.runIf(redis)('redis', async () => ({
   close: async () => {},
 }));
 
+const { pool, walbox } = await isolatedWalbox('redis-sink');
 let seq = 0;
 const ns = () => `redis-${++seq}`;
 const ctx: SinkContext = {
@@ -48,10 +52,24 @@ const entry = (namespace: string, id: number, key: string, op: string, payload: 
   ({ id: String(id), namespace, key, op, payload }) as Entry;
 
 describe.runIf(redis)('redis sink', () => {
-  it('is a walbox Sink', () => {
-    const sink: Sink = createRedisSink({ url, name: 'cache' });
+  it('is a walbox Sink: a dispatcher delivers through it and closes it when it stops', async () => {
+    const sink = createRedisSink({ url, name: 'cache', keyPrefix: prefix }) satisfies Sink;
     expect(sink.name).toBe('cache');
-    return sink.close?.();
+    expect(typeof sink.apply).toBe('function');
+    expect(typeof sink.close).toBe('function');
+    const n = ns();
+    await walbox.namespaces.upsert({ name: n, targets: ['cache'] });
+    const d = walbox.dispatcher({ sinks: { cache: sink }, ...FAST });
+    try {
+      await d.start();
+      const e = await walbox.append(pool, { namespace: n, key: 'a', op: 'upsert', payload: { v: 1 } });
+      await until(async () => (await admin.get(`${prefix}${n}:a#version`)) === e.id, 10_000, 'the entry');
+      expect(await admin.get(`${prefix}${n}:a`)).toBe('{"v":1}');
+    } finally {
+      await d.stop();
+    }
+    // The dispatcher owns the sinks it was given: stopping it closed this one.
+    await expect(sink.apply([entry(n, 2, 'a', 'upsert')], ctx)).rejects.toThrow(/is closed/);
   });
 
   it('names the bad field of a config', () => {
