@@ -166,7 +166,7 @@ describe('a service whose Postgres fails under it', () => {
       service.process.kill('SIGUSR2');
       await service.produced;
       const { rows: log } = await pool.query<EntryRef>(
-        `select id::text, key from "${SCHEMA}".audit where namespace = $1 order by id`,
+        `select a.id::text, a.key from "${SCHEMA}".audit a where a.namespace = $1 order by a.id`,
         [NAMESPACE],
       );
       await until(

@@ -52,11 +52,23 @@ let sharedRedis: Promise<string> | undefined;
 let sharedMemcached: Promise<string> | undefined;
 
 /** A redis-server of this test file's own (whatever REDIS_URL says), for tests that stop and restart it. */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: { durable?: boolean } = {}): Promise<RedisServer> {
   const port = await freePort();
+  // durable: every write is in the append-only file before Redis answers, so a SIGKILL loses nothing that
+  // was acknowledged (a replica that must survive a restart of its store is run this way).
+  const durable = options.durable
+    ? [
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--dir',
+        await mkdtemp(join(tmpdir(), 'walbox-redis-')),
+      ]
+    : ['--appendonly', 'no'];
   const server = await spawnServer({
     binary: 'redis-server',
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...durable],
     port,
     probe: 'PING\r\n',
     answer: '+PONG',
