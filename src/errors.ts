@@ -10,7 +10,8 @@ export type WalboxErrorCode =
   | 'DELAY_OUT_OF_RANGE'
   | 'UNKNOWN_NAMESPACE'
   | 'MIGRATION_FAILED'
-  | 'NAMESPACE_BUSY';
+  | 'NAMESPACE_BUSY'
+  | 'SESSION_REQUIRED';
 
 export class WalboxError extends Error {
   readonly code: WalboxErrorCode;
@@ -110,6 +111,36 @@ export class NamespaceBusyError extends WalboxError {
         : `namespace "${namespace}" has ${count} (not yet applied by every target): changing its partitions ` +
             'or ordering now would let newer entries of a key overtake them. Wait for the dispatchers to drain ' +
             `it (stop its producers first if it never drains), ${force}`,
+      options,
+    );
+  }
+}
+
+/** A dispatcher feature that needs a Postgres session of its own, which a transaction-pooled connection is not. */
+export type SessionFeature = 'listen' | 'prepared-statements';
+
+/**
+ * A dispatcher refused to start: its connection is pooled per transaction (PgBouncer's pool_mode=transaction
+ * or the like), where consecutive transactions of one client run on different server connections, and one
+ * of its options needs a session: `wakeup: 'listen'` (a LISTEN stays on the server connection it ran on, so
+ * notifications would go to whichever client uses it next) or `preparedStatements: true` on a pooler that
+ * does not carry prepared statements across server connections (PgBouncer before 1.21).
+ */
+export class SessionRequiredError extends WalboxError {
+  constructor(
+    readonly feature: SessionFeature,
+    options?: { cause?: unknown },
+  ) {
+    const what =
+      feature === 'listen'
+        ? "wakeup: 'listen' needs a session of its own for LISTEN"
+        : 'preparedStatements: true needs named prepared statements to outlive their transaction ' +
+          '(PgBouncer carries them from 1.21 on, with max_prepared_statements set)';
+    super(
+      'SESSION_REQUIRED',
+      `${what}, but the dispatcher's connection is pooled per transaction (a PgBouncer in transaction ` +
+        "pooling mode?). Behind a transaction-pooling PgBouncer use wakeup: 'poll' and preparedStatements: " +
+        'false, or give the dispatcher a direct connection to Postgres (or a session-pooled one).',
       options,
     );
   }

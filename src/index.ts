@@ -12,6 +12,8 @@ export {
   MigrationError,
   NamespaceBusyError,
   PayloadTooLargeError,
+  type SessionFeature,
+  SessionRequiredError,
   UnknownNamespaceError,
   WalboxError,
   type WalboxErrorCode,

@@ -34,8 +34,11 @@ export interface MigrateResult {
 }
 
 /**
- * Applies pending migrations, each in its own transaction, under a session advisory lock so that
- * concurrent migrators serialize: the second waits, then finds nothing left to do.
+ * Applies pending migrations, each in its own transaction that first takes a transaction-level advisory lock
+ * and checks again whether its version is applied, so that concurrent migrators serialize: the second waits,
+ * then finds nothing left to do. Nothing is held between transactions, so it works through PgBouncer in
+ * transaction pooling mode too, where a session lock and its unlock could run on different server
+ * connections (the lock leaks, and every later migrator waits for it forever).
  */
 export async function migrate(pool: pg.Pool, schema: string): Promise<MigrateResult> {
   const migrations = await loadMigrations(schema);
@@ -48,45 +51,76 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<MigrateRes
     lost = err;
   };
   client.on('error', onLost);
+  // The same key as the session lock of earlier versions (the two kinds conflict), so they exclude each other.
+  const lock = () =>
+    client.query(`select pg_advisory_xact_lock(hashtext('walbox:migrate'), hashtext($1))`, [schema]);
   const applied: string[] = [];
   try {
-    await client.query(`select pg_advisory_lock(hashtext('walbox:migrate'), hashtext($1))`, [schema]);
+    await createMigrationsTable(client, q, lock);
+    const { rows } = await client.query<{ version: number }>(`select version from ${q}.migrations`);
+    const done = new Set(rows.map((r) => r.version));
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      // The file name, as in `applied`: "0001_log".
+      const label = `${String(m.version).padStart(4, '0')}_${m.name}`;
+      try {
+        await client.query('begin');
+        await lock();
+        // Read after the lock: a migrator that held it may have applied this version since `done` was read.
+        const again = await client.query(`select 1 from ${q}.migrations where version = $1`, [m.version]);
+        if (again.rows.length > 0) {
+          await client.query('commit');
+          continue;
+        }
+        await client.query(m.sql);
+        await client.query(`insert into ${q}.migrations (version, name) values ($1, $2)`, [
+          m.version,
+          m.name,
+        ]);
+        await client.query('commit');
+      } catch (err) {
+        await client.query('rollback').catch(() => {});
+        throw new MigrationError(
+          `migration ${label} failed in schema "${schema}": ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      applied.push(label);
+    }
+    return { applied, current: Math.max(0, ...migrations.map((m) => m.version)) };
+  } finally {
+    client.off('error', onLost);
+    client.release(lost); // a lost connection is discarded, not handed to the next caller
+  }
+}
+
+/**
+ * Creates the schema and its migrations table unless they exist, in a transaction under the lock: without
+ * it, a concurrent "create schema if not exists" can still fail on the catalog's unique index. Under the
+ * lock it can fail too, once: waiting for an advisory lock does not refresh the catalog cache, so a name
+ * this server connection looked up before the other migrator created it can still look free (pg-boss's
+ * install has the same race, see startBoss in dispatch/dispatcher.ts). A new transaction reads the
+ * catalog afresh and finds what the winner created.
+ */
+async function createMigrationsTable(client: pg.PoolClient, q: string, lock: () => Promise<unknown>) {
+  for (let attempt = 1; ; attempt++) {
     try {
-      // Inside the lock: a concurrent "create schema if not exists" can still fail on the catalog's unique index.
+      await client.query('begin');
+      await lock();
       await client.query(`create schema if not exists ${q}`);
       await client.query(
         `create table if not exists ${q}.migrations (
            version int primary key, name text not null, applied_at timestamptz not null default now())`,
       );
-      const { rows } = await client.query<{ version: number }>(`select version from ${q}.migrations`);
-      const done = new Set(rows.map((r) => r.version));
-      for (const m of migrations) {
-        if (done.has(m.version)) continue;
-        // The file name, as in `applied`: "0001_log".
-        const label = `${String(m.version).padStart(4, '0')}_${m.name}`;
-        try {
-          await client.query('begin');
-          await client.query(m.sql);
-          await client.query(`insert into ${q}.migrations (version, name) values ($1, $2)`, [
-            m.version,
-            m.name,
-          ]);
-          await client.query('commit');
-        } catch (err) {
-          await client.query('rollback').catch(() => {});
-          throw new MigrationError(
-            `migration ${label} failed in schema "${schema}": ${(err as Error).message}`,
-            { cause: err },
-          );
-        }
-        applied.push(label);
-      }
-      return { applied, current: Math.max(0, ...migrations.map((m) => m.version)) };
-    } finally {
-      await client.query(`select pg_advisory_unlock(hashtext('walbox:migrate'), hashtext($1))`, [schema]);
+      await client.query('commit');
+      return;
+    } catch (err) {
+      await client.query('rollback').catch(() => {});
+      // unique_violation, duplicate_schema, duplicate_table: the race above, lost to a migrator that committed.
+      const code = (err as { code?: string }).code;
+      if (attempt >= 3 || !['23505', '42P06', '42P07'].includes(code ?? '')) throw err;
     }
-  } finally {
-    client.off('error', onLost);
-    client.release(lost); // a lost connection is discarded, not handed to the next caller
   }
 }

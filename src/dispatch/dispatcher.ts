@@ -15,6 +15,7 @@ import type { PartitionRef, StepOutcome } from './drain-step.js';
 import { JobLoop } from './job-loop.js';
 import { NotificationListener } from './notification-listener.js';
 import { type DrainEnd, PartitionDrain } from './partition-drain.js';
+import { asSessionError, assertSessionFeatures } from './session-probe.js';
 import type { Sink } from './sink.js';
 import { WorkFinder } from './work-finder.js';
 
@@ -86,7 +87,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       : { query: (text, values) => deps.db.query(text, values) }; // drops { prepare: true }
   }
 
-  /** Starts pg-boss workers, the wake-up listener and the supervisor. Idempotent. */
+  /**
+   * Starts pg-boss workers, the wake-up listener and the supervisor. Idempotent. Fails with
+   * SessionRequiredError when `wakeup: 'listen'` or `preparedStatements` cannot work on the pool's
+   * connections (a PgBouncer in transaction pooling mode).
+   */
   start(): Promise<void> {
     this.#startPromise ??= this.#start();
     return this.#startPromise;
@@ -95,6 +100,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   async #start(): Promise<void> {
     this.#state = 'starting';
     const { pool, schema } = this.deps;
+    // Before anything starts: behind a transaction pooler, LISTEN would never wake this process (silently)
+    // and prepared statements would fail now and then.
+    await assertSessionFeatures(pool.options, this.config);
     const boss = await startBoss(() => {
       const b = new PgBoss({
         db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values as unknown[]) },
@@ -333,7 +341,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   }
 
   #error(err: unknown): void {
-    const error = err instanceof Error ? err : new Error(String(err));
+    const explained = asSessionError(err);
+    const error = explained instanceof Error ? explained : new Error(String(explained));
     if (this.listenerCount('error') > 0) this.emit('error', error);
     else console.error('walbox dispatcher:', error);
   }
