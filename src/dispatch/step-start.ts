@@ -1,4 +1,4 @@
-import { ENTRY_COLUMNS, type EntryRow, entryFromRow } from '../entry.js';
+import { type EntryRow, entryFromRow } from '../entry.js';
 import type { Queryable } from '../executor.js';
 import { afterRead, type LogPosition, type ReadResult, windowSql } from '../snapshot-reader.js';
 
@@ -51,9 +51,7 @@ export async function startStep(
      select s.now_, s.snap_::text as snap_, s.has_parked_, s.held_, r.*
        from s
        left join lateral (
-         select ${ENTRY_COLUMNS} from ${schema}.entries e
-          where s.held_ and not s.has_parked_
-            and ${windowSql('coalesce($4::pg_snapshot, s.snap_)')}) r on true`,
+         ${windowSql(schema, 'coalesce($4::pg_snapshot, s.snap_)', 's.held_ and not s.has_parked_')}) r on true`,
     [ref.namespace, ref.partition, position.prev, position.cur, position.afterId, limit, ref.target, owner],
     { prepare: true },
   );
