@@ -11,7 +11,8 @@ export type WalboxErrorCode =
   | 'UNKNOWN_NAMESPACE'
   | 'MIGRATION_FAILED'
   | 'NAMESPACE_BUSY'
-  | 'SESSION_REQUIRED';
+  | 'SESSION_REQUIRED'
+  | 'DATABASE_UNAVAILABLE';
 
 export class WalboxError extends Error {
   readonly code: WalboxErrorCode;
@@ -143,5 +144,31 @@ export class SessionRequiredError extends WalboxError {
         'false, or give the dispatcher a direct connection to Postgres (or a session-pooled one).',
       options,
     );
+  }
+}
+
+/** Why Postgres could not serve walbox for a while. */
+export type UnavailableReason = 'connections-exhausted' | 'restarting' | 'unreachable' | 'connection-lost';
+
+/**
+ * Postgres refused or dropped a connection walbox needed in the background (a dispatcher's drain, its
+ * supervisor, an idle pooled connection). walbox retries on its own and resumes when Postgres serves again;
+ * this error says what happened, on the dispatcher's 'error' event (or Walbox's onError). `cause` is the
+ * driver's error.
+ */
+export class DatabaseUnavailableError extends WalboxError {
+  constructor(
+    readonly reason: UnavailableReason,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    const what = {
+      'connections-exhausted':
+        'Postgres has no connection slot left for walbox: free connections held elsewhere or raise max_connections',
+      restarting: 'Postgres is shutting down or starting up',
+      unreachable: 'Postgres does not accept connections',
+      'connection-lost': 'a connection to Postgres was lost',
+    }[reason];
+    super('DATABASE_UNAVAILABLE', `${what} (${detail}); walbox retries and resumes on its own`, options);
   }
 }

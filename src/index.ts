@@ -6,6 +6,7 @@ export { type BatchResult, functionSink, type Sink, type SinkContext } from './d
 export type { AppendedEntry, Entry, EntryInput } from './entry.js';
 export { MAX_DELAY_MS } from './entry-encoding.js';
 export {
+  DatabaseUnavailableError,
   InvalidConfigError,
   InvalidEntryError,
   InvalidNameError,
@@ -14,6 +15,7 @@ export {
   PayloadTooLargeError,
   type SessionFeature,
   SessionRequiredError,
+  type UnavailableReason,
   UnknownNamespaceError,
   WalboxError,
   type WalboxErrorCode,

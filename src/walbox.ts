@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { z } from 'zod';
 import { appendEntries } from './append.js';
 import { type CaptureOptions, captureTable, uncaptureTable } from './capture.js';
+import { explainError } from './database-errors.js';
 import { DeadLetters } from './dead-letters.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import type { DispatcherOptions } from './dispatch/dispatcher-config.js';
@@ -59,7 +60,8 @@ export class Walbox {
     return pool;
   }
 
-  #reportError(err: Error): void {
+  #reportError(driverError: Error): void {
+    const err = explainError(driverError) as Error;
     if (this.#onError) this.#onError(err);
     else if (this.#dispatchers.size === 0) console.error('walbox:', err);
     else for (const d of this.#dispatchers) d.reportError(err);

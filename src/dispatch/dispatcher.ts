@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 import PgBoss from 'pg-boss';
+import { explainError } from '../database-errors.js';
 import type { Entry } from '../entry.js';
 import type { Queryable } from '../executor.js';
 import { maintain } from '../maintenance.js';
@@ -15,7 +16,7 @@ import type { PartitionRef, StepOutcome } from './drain-step.js';
 import { JobLoop } from './job-loop.js';
 import { NotificationListener } from './notification-listener.js';
 import { type DrainEnd, PartitionDrain } from './partition-drain.js';
-import { asSessionError, assertSessionFeatures } from './session-probe.js';
+import { assertSessionFeatures } from './session-probe.js';
 import type { Sink } from './sink.js';
 import { WorkFinder } from './work-finder.js';
 
@@ -341,7 +342,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   }
 
   #error(err: unknown): void {
-    const explained = asSessionError(err);
+    const explained = explainError(err);
     const error = explained instanceof Error ? explained : new Error(String(explained));
     if (this.listenerCount('error') > 0) this.emit('error', error);
     else console.error('walbox dispatcher:', error);
