@@ -1,0 +1,51 @@
+// Scenario 7: producers offer 1.5x what the dispatchers were measured to drain, for 60 s, then stop. The
+// dispatchers' memory stays bounded (peak RSS reported; they read batches, never the whole backlog) and the
+// backlog drains. The `record` sink takes 100 ms per batch of 100 over 2 partitions (a slow target), so that
+// the producers of this 2-core machine can outrun it: with fast sinks they cannot.
+import { expect, it } from 'vitest';
+import { report } from './support/report.js';
+import { deadDispatchers, scenario } from './support/scenario.js';
+import { sleep } from './support/world.js';
+
+const OVERLOAD_S = 60;
+const MIB = 1024 * 1024;
+
+scenario('overload', { partitions: 2, recordApplyMs: 100, dispatcher: { batchSize: 100 } }, (world) => {
+  it('stays bounded in memory under 1.5x its capacity and drains the backlog', async () => {
+    const w = world();
+    await w.start();
+
+    // Capacity: a backlog appended with no dispatcher running, then drained by two.
+    w.startProducers(2, { rate: 0, txSize: 100 });
+    await sleep(4000);
+    await w.stopProducers();
+    const backlog = (await w.log()).length;
+    const drainStart = Date.now();
+    await Promise.all([w.startDispatcher(0), w.startDispatcher(1)]);
+    await w.drained(300_000);
+    const capacity = Math.round((backlog * 1000) / (Date.now() - drainStart));
+
+    const offered = Math.round(capacity * 1.5);
+    const before = w.committedAt.size;
+    const producers = 4;
+    const start = Date.now();
+    w.startProducers(producers, { rate: Math.ceil(offered / producers), txSize: 50 });
+    await sleep(OVERLOAD_S * 1000);
+    await w.stopProducers();
+    const achieved = Math.round(((w.committedAt.size - before) * 1000) / (Date.now() - start));
+    const backlogAtStop = (await w.walbox.status()).find((t) => t.target === 'record')!.pending;
+    const drainMs = await w.drained(300_000);
+
+    report(
+      await w.check(
+        `producers at 1.5x capacity for ${OVERLOAD_S} s`,
+        `capacity ${capacity}/s (backlog of ${backlog}); offered ${offered}/s, committed ${achieved}/s; ${backlogAtStop} pending for record when producers stopped, drained in ${drainMs} ms; dispatcher RSS peak ${Math.round(w.rssPeak / MIB)} MiB`,
+      ),
+    );
+    expect(deadDispatchers(w)).toEqual([]);
+    expect(backlogAtStop, 'the producers outran the dispatchers').toBeGreaterThan(
+      OVERLOAD_S * capacity * 0.25,
+    );
+    expect(w.rssPeak).toBeLessThan(512 * MIB);
+  });
+});
