@@ -51,7 +51,7 @@ export async function startStep(
      select s.now_, s.snap_::text as snap_, s.has_parked_, s.held_, r.*
        from s
        left join lateral (
-         ${windowSql(schema, 'coalesce($4::pg_snapshot, s.snap_)', 's.held_ and not s.has_parked_')}) r on true`,
+         ${windowSql(schema, 'coalesce($4::pg_snapshot, s.snap_)', 's.held_ and not s.has_parked_', position.afterId !== null)}) r on true`,
     [ref.namespace, ref.partition, position.prev, position.cur, position.afterId, limit, ref.target, owner],
     { prepare: true },
   );
