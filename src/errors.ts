@@ -169,6 +169,10 @@ export class DatabaseUnavailableError extends WalboxError {
       unreachable: 'Postgres does not accept connections',
       'connection-lost': 'a connection to Postgres was lost',
     }[reason];
-    super('DATABASE_UNAVAILABLE', `${what} (${detail}); walbox retries and resumes on its own`, options);
+    super(
+      'DATABASE_UNAVAILABLE',
+      `${what} (${detail}); a running dispatcher retries and resumes on its own`,
+      options,
+    );
   }
 }

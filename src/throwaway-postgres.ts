@@ -44,6 +44,8 @@ export async function createThrowawayPostgres(options: {
   database: string;
   prefix: string;
   maxConnections?: number;
+  /** More server settings (`-c name=value`), e.g. shared_preload_libraries. */
+  settings?: Readonly<Record<string, string>>;
 }): Promise<ThrowawayPostgres> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const dir = await mkdtemp(join(tmpdir(), options.prefix));
@@ -62,6 +64,7 @@ export async function createThrowawayPostgres(options: {
       `max_connections=${options.maxConnections ?? 300}`,
       '-c',
       'listen_addresses=127.0.0.1',
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ],
     onLog: () => {},
   });

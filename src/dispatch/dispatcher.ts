@@ -94,7 +94,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
    * connections (a PgBouncer in transaction pooling mode).
    */
   start(): Promise<void> {
-    this.#startPromise ??= this.#start();
+    // A Postgres that cannot serve yet fails start() with DatabaseUnavailableError, which says why.
+    this.#startPromise ??= this.#start().catch((err) => {
+      throw explainError(err);
+    });
     return this.#startPromise;
   }
 

@@ -1,13 +1,17 @@
 import { afterAll, describe } from 'vitest';
-import { canStart } from '../../support/required-servers.js';
+import { canStart, type ServerBinary } from '../../support/required-servers.js';
 import { World, type WorldOptions } from './world.js';
 
 /**
  * A scenario file's world, started before its test and torn down after, or a skipped describe when a
  * server binary it starts is missing (the chaos global setup prints what to install).
  */
-export function scenario(name: string, options: WorldOptions, body: (world: () => World) => void): void {
-  const ready = canStart('redis-server') && canStart('memcached');
+export function scenario(
+  name: string,
+  options: WorldOptions & { needs?: ServerBinary[] },
+  body: (world: () => World) => void,
+): void {
+  const ready = ['redis-server' as const, 'memcached' as const, ...(options.needs ?? [])].every(canStart);
   describe.runIf(ready)(name, () => {
     let world: World | undefined;
     afterAll(async () => {

@@ -17,6 +17,8 @@ export interface WorldOptions {
   keys?: number;
   partitions?: number;
   maxConnections?: number;
+  /** More Postgres settings. */
+  postgresSettings?: Readonly<Record<string, string>>;
   dispatcher?: DispatcherOptions;
   /** Sleep inside each apply of the `record` sink. */
   recordApplyMs?: number;
@@ -64,6 +66,7 @@ export class World {
       database: 'walbox_chaos',
       prefix: 'walbox-chaos-',
       maxConnections: this.options.maxConnections ?? 200,
+      ...(this.options.postgresSettings ? { settings: this.options.postgresSettings } : {}),
     });
     await this.postgres.start();
     this.redis = await startRedis({ durable: true });
@@ -143,6 +146,19 @@ export class World {
       }),
     ]);
     return d;
+  }
+
+  /** Starts dispatcher `i` again and again until it is READY, as a service supervisor would. */
+  async startDispatcherRetrying(i: number, timeoutMs = 120_000): Promise<LineProcess> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.startDispatcher(i);
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await sleep(500);
+      }
+    }
   }
 
   #producerLine(line: string): void {
