@@ -43,9 +43,8 @@ scenario('overload', { partitions: 2, recordApplyMs: 100, dispatcher: { batchSiz
       ),
     );
     expect(deadDispatchers(w)).toEqual([]);
-    expect(backlogAtStop, 'the producers outran the dispatchers').toBeGreaterThan(
-      OVERLOAD_S * capacity * 0.25,
-    );
+    // The producers outran the dispatchers: more than 5 s of their capacity was queued when they stopped.
+    expect(backlogAtStop).toBeGreaterThan(capacity * 5);
     expect(w.rssPeak).toBeLessThan(512 * MIB);
   });
 });
