@@ -1,8 +1,8 @@
 // Scenario 5: an idle-in-transaction session holds an xid for 60 s, pinning the xmin horizon of the whole
-// cluster. Delivery goes on (the snapshot-window read does not wait for it) and stays prompt: p99
-// commit-to-applied under a second. The goal, within 2x of the same run without the pin, is not met
-// yet (the ratio is printed; see the README's reliability section): with the horizon pinned, nothing written
-// meanwhile can be vacuumed, and the drain's statements and pg-boss's job fetch read ever more dead rows.
+// cluster. Delivery goes on (the snapshot-window read does not wait for it: it reads the rows written since
+// the last window, plus one index probe per transaction that was running then) and stays as fast: p99
+// commit-to-applied within 2x of the same run without the pin, plus 50 ms for the noise of a shared 2-core
+// machine (p99 of ~100 ms moves by tens of ms from run to run).
 import pg from 'pg';
 import { expect, it } from 'vitest';
 import { report } from './support/report.js';
@@ -50,6 +50,6 @@ scenario('pinned xmin', {}, (world) => {
     );
     expect(horizon[0]!.xmin).toBe(rows[0]!.xid);
     expect(pinned.n).toBeGreaterThan(PINNED_S * 250); // delivery went on the whole time
-    expect(pinned.p99).toBeLessThan(1000);
+    expect(pinned.p99).toBeLessThanOrEqual(2 * base.p99 + 50);
   });
 });

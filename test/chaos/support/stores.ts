@@ -60,6 +60,15 @@ export class StoreWatch {
     await this.#sample(); // the final state counts too
   }
 
+  /** A read that a frozen or restarted store may never answer: given up after 2 s. */
+  #bounded<T>(read: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('store read timed out')), 2000);
+    });
+    return Promise.race([read, timeout]).finally(() => clearTimeout(timer));
+  }
+
   close(): void {
     this.redis.disconnect();
     this.memcached.close();
@@ -77,7 +86,9 @@ export class StoreWatch {
       const deleted = want.op === 'delete';
       if (version !== want.id || (deleted ? value !== null : value !== JSON.stringify(want.payload)))
         redis.push(key);
-      const item = decodeMemcachedValue((await this.memcached.get(this.#key(key))).value ?? undefined);
+      const item = decodeMemcachedValue(
+        (await this.#bounded(this.memcached.get(this.#key(key)))).value ?? undefined,
+      );
       if (item === undefined) continue; // a cache may miss (memcached restarted empty): never stale
       if (
         item.version !== want.id ||
@@ -94,8 +105,11 @@ export class StoreWatch {
   }
 
   async #redisValues(keys: readonly string[]): Promise<Array<[string | null, string | null]>> {
-    if (this.redis.status === 'wait' || this.redis.status === 'end') await this.redis.connect();
-    const flat = await this.redis.mget(keys.flatMap((k) => [this.#key(k), `${this.#key(k)}#version`]));
+    if (this.redis.status === 'wait' || this.redis.status === 'end')
+      await this.#bounded(this.redis.connect());
+    const flat = await this.#bounded(
+      this.redis.mget(keys.flatMap((k) => [this.#key(k), `${this.#key(k)}#version`])),
+    );
     return keys.map((_, i) => [flat[2 * i] ?? null, flat[2 * i + 1] ?? null]);
   }
 
@@ -108,7 +122,7 @@ export class StoreWatch {
       }
     }
     for (const key of this.keys) {
-      const got = await this.memcached.get(this.#key(key)).catch(() => undefined);
+      const got = await this.#bounded(this.memcached.get(this.#key(key))).catch(() => undefined);
       if (!got) break; // down or frozen: try again next round
       const item = decodeMemcachedValue(got.value ?? undefined);
       if (item) this.#observe('memcached', key, BigInt(item.version));
