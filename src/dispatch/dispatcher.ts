@@ -82,7 +82,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.config = resolveDispatcherConfig(options);
     if (Object.keys(sinks).length === 0) throw new TypeError('walbox: a dispatcher needs at least one sink');
     this.#sinks = new Map(Object.entries(sinks));
-    this.#finder = new WorkFinder(deps.db, deps.quotedSchema, [...this.#sinks.keys()]);
+    this.#finder = new WorkFinder(deps.db, deps.quotedSchema, [...this.#sinks.keys()], this.id);
     this.#drainDb = this.config.preparedStatements
       ? deps.db
       : { query: (text, values) => deps.db.query(text, values) }; // drops { prepare: true }

@@ -3,13 +3,16 @@ import type { PartitionRef } from './drain-step.js';
 
 /**
  * Finds (namespace, target, partition) triples for this dispatcher's targets that have work and no live
- * lease: new committed entries past the cursor, an unfinished window, or a parked entry that fell due.
+ * lease, or a lease of this dispatcher's own (`owner`): new committed entries past the cursor, an unfinished
+ * window, or a parked entry that fell due. A drain cut short by a lost connection keeps its lease (the
+ * release failed too); its own dispatcher takes it back at once instead of waiting for it to lapse.
  */
 export class WorkFinder {
   constructor(
     private readonly db: Queryable,
     private readonly schema: string,
     private readonly targets: string[],
+    private readonly owner: string,
   ) {}
 
   async pending(): Promise<PartitionRef[]> {
@@ -31,7 +34,7 @@ export class WorkFinder {
       `select c.namespace, c.target, c.partition
          from ${s}.cursors c
         where c.target = any($1::text[])
-          and (c.lease_until is null or c.lease_until < clock_timestamp())
+          and (c.lease_until is null or c.lease_until < clock_timestamp() or c.lease_owner = $2)
           and (c.cur_snapshot is not null
                or c.retry_at is not null
                or exists (
@@ -49,7 +52,7 @@ export class WorkFinder {
                        where p.namespace = c.namespace and p.target = c.target and p.partition = c.partition
                        order by p.key, p.entry_id) h
                      where not h.blocked and (h.not_before is null or h.not_before <= clock_timestamp())))`,
-      [this.targets],
+      [this.targets, this.owner],
     );
     return rows;
   }
