@@ -4,15 +4,12 @@
 import { expect, it } from 'vitest';
 import { report } from './support/report.js';
 import { deadDispatchers, recoveryAfter, scenario } from './support/scenario.js';
-import { sleep, until } from './support/world.js';
+import { sleep } from './support/world.js';
 
 scenario('postgres restart', { recordApplyMs: 200, dispatcher: { batchSize: 400 } }, (world) => {
   it('resumes after each restart and converges', async () => {
     const w = world();
-    await w.start();
-    await Promise.all([w.startDispatcher(0), w.startDispatcher(1)]);
-    w.startProducers(2, { rate: 250 });
-    await until('the first deliveries', () => w.firstAppliedAt.size >= 1000);
+    await w.startSteady();
 
     await w.postgres.restart({ downMs: 1000 });
     const up1 = Date.now();

@@ -4,15 +4,12 @@
 import { expect, it } from 'vitest';
 import { report } from './support/report.js';
 import { deadDispatchers, recoveryAfter, scenario } from './support/scenario.js';
-import { sleep, until } from './support/world.js';
+import { sleep } from './support/world.js';
 
 scenario('terminated backends', {}, (world) => {
   it('resumes after every backend was terminated, ten times', async () => {
     const w = world();
-    await w.start();
-    await Promise.all([w.startDispatcher(0), w.startDispatcher(1)]);
-    w.startProducers(2, { rate: 250 });
-    await until('the first deliveries', () => w.firstAppliedAt.size >= 1000);
+    await w.startSteady();
 
     let terminated = 0;
     for (let round = 0; round < 10; round++) {

@@ -4,17 +4,14 @@
 import { expect, it } from 'vitest';
 import { report } from './support/report.js';
 import { scenario } from './support/scenario.js';
-import { sleep, until } from './support/world.js';
+import { sleep } from './support/world.js';
 
 const SECONDS = 60;
 
 scenario('killed dispatchers', { recordApplyMs: 20 }, (world) => {
   it('converges while dispatchers are killed and restarted', async () => {
     const w = world();
-    await w.start();
-    await Promise.all([0, 1, 2].map((i) => w.startDispatcher(i)));
-    w.startProducers(2, { rate: 250 });
-    await until('the first deliveries', () => w.firstAppliedAt.size >= 500);
+    await w.startSteady({ dispatchers: 3, delivered: 500 });
 
     const end = Date.now() + SECONDS * 1000;
     let kills = 0;

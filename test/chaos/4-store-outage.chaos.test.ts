@@ -23,10 +23,7 @@ async function storesCaughtUp(w: World, since: number): Promise<number> {
 scenario('store outage', {}, (world) => {
   it('waits for the stores and catches up after they are back', async () => {
     const w = world();
-    await w.start();
-    await Promise.all([w.startDispatcher(0), w.startDispatcher(1)]);
-    w.startProducers(2, { rate: 250 });
-    await until('the first deliveries', () => w.firstAppliedAt.size >= 1000);
+    await w.startSteady();
 
     w.redis.kill('SIGKILL');
     w.memcached.kill('SIGKILL');

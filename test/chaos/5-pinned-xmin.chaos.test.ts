@@ -8,7 +8,7 @@ import pg from 'pg';
 import { expect, it } from 'vitest';
 import { report } from './support/report.js';
 import { scenario } from './support/scenario.js';
-import { sleep, until } from './support/world.js';
+import { sleep } from './support/world.js';
 
 const BASELINE_S = 30;
 const PINNED_S = 60;
@@ -16,10 +16,7 @@ const PINNED_S = 60;
 scenario('pinned xmin', {}, (world) => {
   it('keeps delivering, as fast, while a transaction holds an xid', async () => {
     const w = world();
-    await w.start();
-    await Promise.all([w.startDispatcher(0), w.startDispatcher(1)]);
-    w.startProducers(2, { rate: 250 });
-    await until('the first deliveries', () => w.firstAppliedAt.size >= 500);
+    await w.startSteady({ delivered: 500 });
 
     const t0 = Date.now();
     await sleep(BASELINE_S * 1000);

@@ -5,7 +5,7 @@ import { expect, it } from 'vitest';
 import { startPgBouncer } from '../support/pgbouncer.js';
 import { report } from './support/report.js';
 import { deadDispatchers, recoveryAfter, scenario } from './support/scenario.js';
-import { sleep, until } from './support/world.js';
+import { sleep } from './support/world.js';
 
 scenario(
   'behind pgbouncer',
@@ -18,10 +18,7 @@ scenario(
   (world) => {
     it('delivers in order through transaction pooling, across a Postgres restart', async () => {
       const w = world();
-      await w.start();
-      await Promise.all([w.startDispatcher(0), w.startDispatcher(1)]);
-      w.startProducers(2, { rate: 250 });
-      await until('the first deliveries', () => w.firstAppliedAt.size >= 1000);
+      await w.startSteady();
 
       await w.postgres.restart({ downMs: 1000 });
       const up = Date.now();

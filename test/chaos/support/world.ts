@@ -88,6 +88,17 @@ export class World {
     this.stores.start();
   }
 
+  /**
+   * The steady state most scenarios strike in: the world started, `dispatchers` dispatcher processes ready,
+   * two producers offering 250 entries/s each, and `delivered` entries applied already.
+   */
+  async startSteady({ dispatchers = 2, delivered = 1000 } = {}): Promise<void> {
+    await this.start();
+    await Promise.all(Array.from({ length: dispatchers }, (_, i) => this.startDispatcher(i)));
+    this.startProducers(2, { rate: 250 });
+    await until('the first deliveries', () => this.firstAppliedAt.size >= delivered);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.producers, ...this.dispatchers].map((p) => p?.stop(5000)));
     this.stores?.close();
