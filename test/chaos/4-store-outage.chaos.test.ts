@@ -31,8 +31,7 @@ scenario('store outage', {}, (world) => {
     await Promise.all([w.redis.start(), w.memcached.start()]);
     const restarted = await storesCaughtUp(w, Date.now());
 
-    w.redis.kill('SIGSTOP');
-    w.memcached.kill('SIGSTOP');
+    await Promise.all([w.redis.freeze(), w.memcached.freeze()]);
     await sleep(10_000);
     w.redis.kill('SIGCONT');
     w.memcached.kill('SIGCONT');

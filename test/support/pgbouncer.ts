@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll } from 'vitest';
 import { freePort } from './free-port.js';
 import { serverPath } from './required-servers.js';
-import type { SpawnedServer } from './servers.js';
+import { freeze, type SpawnedServer } from './servers.js';
 
 export type PoolMode = 'session' | 'transaction' | 'statement';
 
@@ -236,6 +236,7 @@ async function spawnPgBouncer(dir: string, url: string): Promise<SpawnedServer> 
     kill: (signal = 'SIGTERM') => {
       child?.kill(signal);
     },
+    freeze: () => freeze(child, 'pgbouncer'),
   };
 }
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,11 @@ export interface SpawnedServer {
   start(): Promise<void>;
   /** Sends a signal: SIGSTOP freezes the server with its port open (a hung server), SIGCONT resumes it. */
   kill(signal?: NodeJS.Signals): void;
+  /**
+   * SIGSTOP, resolved once the process is stopped (state T in /proc): the signal is delivered
+   * asynchronously, and a request sent right after kill() could still be answered.
+   */
+  freeze(): Promise<void>;
 }
 
 export interface RedisServer extends SpawnedServer {
@@ -175,7 +180,23 @@ async function spawnServer(spec: ServerSpec): Promise<SpawnedServer> {
     kill: (signal = 'SIGTERM') => {
       child?.kill(signal);
     },
+    freeze: () => freeze(child, spec.binary),
   };
+}
+
+/**
+ * Sends SIGSTOP and resolves once the process is stopped (state T in /proc/<pid>/stat, read after the last
+ * ')' since the command name may hold spaces).
+ */
+export async function freeze(child: ChildProcess | undefined, name: string): Promise<void> {
+  const pid = child?.pid;
+  if (!child || pid === undefined) return;
+  child.kill('SIGSTOP');
+  const deadline = Date.now() + 5000;
+  while (!/\)\s+T/.test(await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ') T'))) {
+    if (Date.now() > deadline) throw new Error(`${name} did not stop within 5 s`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 /** Resolves once a fresh connection to the port gets `answer` back for `probe`. */

@@ -198,7 +198,7 @@ describe.runIf(memcached)('memcached sink', () => {
     const server = await startMemcached();
     const sink = createMemcachedSink({ servers: server.servers, timeoutMs: 500 });
     await sink.apply([entry('n', 1, 'a', 'upsert', 'one')], ctx);
-    server.kill('SIGSTOP');
+    await server.freeze();
     try {
       const started = Date.now();
       await expect(sink.apply([entry('n', 2, 'a', 'upsert', 'two')], ctx)).rejects.toThrow();

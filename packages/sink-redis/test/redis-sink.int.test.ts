@@ -224,7 +224,7 @@ describe.runIf(redis)('redis sink', () => {
     const server = await startRedis();
     const sink = createRedisSink({ url: server.url, commandTimeoutMs: 500 });
     await sink.apply([entry('n', 1, 'a', 'upsert', 'one')], ctx);
-    server.kill('SIGSTOP');
+    await server.freeze();
     try {
       const started = Date.now();
       await expect(sink.apply([entry('n', 2, 'a', 'upsert', 'two')], ctx)).rejects.toThrow();
