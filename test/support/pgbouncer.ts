@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll } from 'vitest';
 import { freePort } from './free-port.js';
 import { serverPath } from './required-servers.js';
-import { freeze, type SpawnedServer } from './servers.js';
+import { type SpawnedServer, spawnServer } from './servers.js';
 
 export type PoolMode = 'session' | 'transaction' | 'statement';
 
@@ -89,7 +89,15 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     { mode: 0o644 },
   );
   const url = `postgres://${encodeURIComponent(target.user)}@127.0.0.1:${port}/${target.database}`;
-  const server = await spawnPgBouncer(dir, url);
+  dirs.add(dir);
+  // pgbouncer refuses to run as root; told to (-u), it switches to another user.
+  const user = process.getuid?.() === 0 ? ['-u', unprivilegedUser()] : [];
+  const server = await spawnServer({
+    binary: 'pgbouncer',
+    args: [...user, join(dir, 'pgbouncer.ini')],
+    port,
+    ready: (timeoutMs) => answers(url, timeoutMs),
+  });
   return Object.assign(server, {
     url,
     adminUrl: `postgres://${encodeURIComponent(target.user)}@127.0.0.1:${port}/pgbouncer`,
@@ -164,81 +172,11 @@ function unprivilegedUser(): string {
   return 'nobody';
 }
 
-// Like servers.ts: every pgbouncer this file started is stopped after the file (this hook is registered when
-// the test file imports this module), its directory removed; the exit handler covers a worker that dies first.
-const stops = new Set<() => Promise<void>>();
-const children = new Set<ChildProcess>();
+// The directories of the pgbouncers this file started, removed after it (servers.ts stops the processes).
+const dirs = new Set<string>();
 afterAll(async () => {
-  await Promise.all([...stops].map((stop) => stop()));
+  await Promise.all([...dirs].map((dir) => rm(dir, { recursive: true, force: true })));
 });
-process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-async function spawnPgBouncer(dir: string, url: string): Promise<SpawnedServer> {
-  let child: ChildProcess | undefined;
-  const port = Number(new URL(url).port);
-
-  const start = async () => {
-    if (child) return;
-    const user = process.getuid?.() === 0 ? ['-u', unprivilegedUser()] : [];
-    const proc = spawn(binary(), [...user, join(dir, 'pgbouncer.ini')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child = proc;
-    children.add(proc);
-    let stderr = '';
-    proc.stderr?.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-2000);
-    });
-    const exited = new Promise<never>((_, reject) => {
-      proc.once('error', (err) => reject(new Error('could not start pgbouncer', { cause: err })));
-      proc.once('exit', (code, signal) =>
-        reject(new Error(`pgbouncer exited (${signal ?? code}) before answering: ${stderr.trim()}`)),
-      );
-    });
-    exited.catch(() => {});
-    proc.once('exit', () => {
-      children.delete(proc);
-      if (child === proc) child = undefined;
-    });
-    try {
-      await Promise.race([answers(url, 10_000), exited]);
-    } catch (err) {
-      proc.kill('SIGKILL');
-      throw err;
-    }
-  };
-
-  const stop = async () => {
-    const proc = child;
-    if (!proc) return;
-    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGCONT'); // a paused process would not act on SIGTERM
-    proc.kill('SIGTERM'); // before 1.23 an immediate shutdown; from 1.23 it waits for clients to leave
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(timer);
-  };
-
-  stops.add(async () => {
-    await stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-  await start();
-  return {
-    port,
-    get running() {
-      return child !== undefined;
-    },
-    start,
-    stop,
-    kill: (signal = 'SIGTERM') => {
-      child?.kill(signal);
-    },
-    freeze: () => freeze(child, 'pgbouncer'),
-  };
-}
 
 /** Resolves once a query through the pooler succeeds (it reached Postgres). */
 async function answers(url: string, timeoutMs: number): Promise<void> {

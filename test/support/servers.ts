@@ -96,13 +96,15 @@ export async function startMemcached(): Promise<MemcachedServer> {
   return Object.assign(server, { servers: `127.0.0.1:${port}` });
 }
 
-interface ServerSpec {
+export interface ServerSpec {
   binary: ServerBinary;
   args: string[];
   port: number;
-  /** Sent on a new connection until the reply starts with `answer`. */
-  probe: string;
-  answer: string;
+  /** Sent on a new connection until the reply starts with `answer`... */
+  probe?: string;
+  answer?: string;
+  /** ...or, for a server that a line does not probe, this: resolves once it answers, rejects after timeoutMs. */
+  ready?: (timeoutMs: number) => Promise<void>;
 }
 
 // Every server this file started is stopped after the file, whether a test started it at the top level, in
@@ -117,7 +119,8 @@ process.once('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-async function spawnServer(spec: ServerSpec): Promise<SpawnedServer> {
+/** Starts `spec.binary` on its port and keeps it there across stop() and start(); stopped after the file. */
+export async function spawnServer(spec: ServerSpec): Promise<SpawnedServer> {
   let child: ChildProcess | undefined;
 
   const start = async () => {
@@ -150,7 +153,7 @@ async function spawnServer(spec: ServerSpec): Promise<SpawnedServer> {
       if (child === proc) child = undefined;
     });
     try {
-      await Promise.race([answers(spec, 10_000), exited]);
+      await Promise.race([spec.ready ? spec.ready(10_000) : answers(spec, 10_000), exited]);
     } catch (err) {
       proc.kill('SIGKILL');
       throw err;
@@ -220,10 +223,10 @@ function probeOnce(spec: ServerSpec): Promise<boolean> {
     };
     socket.setTimeout(1000, () => finish(false));
     socket.on('error', () => finish(false));
-    socket.on('connect', () => socket.write(spec.probe));
+    socket.on('connect', () => socket.write(spec.probe ?? ''));
     socket.on('data', (d) => {
       reply += d.toString();
-      if (reply.includes('\n')) finish(reply.startsWith(spec.answer));
+      if (reply.includes('\n')) finish(reply.startsWith(spec.answer ?? ''));
     });
   });
 }
