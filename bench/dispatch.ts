@@ -26,7 +26,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import { bossSchema } from '../src/dispatch/dispatcher.js';
+import { bossSchema } from '../src/dispatch/drain-queue.js';
 import { Walbox } from '../src/index.js';
 import { BenchChild, type ChildSpec } from './support/bench-child.js';
 import { type ChildCommand, childCommand } from './support/child-bundle.js';

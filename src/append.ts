@@ -1,7 +1,8 @@
+import { raisedError } from './database-errors.js';
 import type { AppendedEntry, EntryInput, EntryRow } from './entry.js';
 import { entryFromRow } from './entry.js';
 import { encodeEntry } from './entry-encoding.js';
-import { InvalidEntryError, UnknownNamespaceError, WalboxError } from './errors.js';
+import { EntryRejectedError, InvalidEntryError, UnknownNamespaceError } from './errors.js';
 import { type Executor, toQueryable } from './executor.js';
 import { assertLogicalName } from './names.js';
 import type { NamespaceConfig } from './namespace-config.js';
@@ -83,26 +84,13 @@ function fromInput(input: EntryInput, row: AppendedRow): AppendedEntry {
   };
 }
 
-/** Maps append_json's SQLSTATEs (raised for SQL callers, or on a race with a namespace change) to typed errors. */
+/**
+ * append_json's refusals (raised for SQL callers, or on a race with a namespace change) as typed errors; a
+ * refusal that names a namespace or its limits means the cached config is stale.
+ */
 function translate(err: unknown, namespaces: Namespaces): unknown {
-  const { code, message } = err as { code?: string; message?: string };
-  switch (code) {
-    case 'WB001': {
-      namespaces.forget();
-      const name = /namespace "([^"]*)"/.exec(message ?? '')?.[1] ?? '';
-      return new UnknownNamespaceError(name);
-    }
-    case 'WB002':
-      namespaces.forget();
-      return wrap('PAYLOAD_TOO_LARGE');
-    case 'WB003':
-      return wrap('INVALID_ENTRY');
-    case 'WB004':
-      return wrap('DELAY_OUT_OF_RANGE');
-    default:
-      return err;
-  }
-  function wrap(c: 'PAYLOAD_TOO_LARGE' | 'INVALID_ENTRY' | 'DELAY_OUT_OF_RANGE') {
-    return new WalboxError(c, message ?? c, { cause: err });
-  }
+  const explained = raisedError(err);
+  if (explained instanceof UnknownNamespaceError) namespaces.forget();
+  if (explained instanceof EntryRejectedError && explained.code === 'PAYLOAD_TOO_LARGE') namespaces.forget();
+  return explained;
 }

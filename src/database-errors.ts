@@ -1,5 +1,12 @@
 import { asSessionError } from './dispatch/session-probe.js';
-import { DatabaseUnavailableError, type UnavailableReason } from './errors.js';
+import {
+  DatabaseUnavailableError,
+  EntryRejectedError,
+  LeaseLostError,
+  NamespaceBusyError,
+  type UnavailableReason,
+  UnknownNamespaceError,
+} from './errors.js';
 
 /** SQLSTATEs (and Node socket codes) of a Postgres that cannot serve for now, by what they mean. */
 const UNAVAILABLE: Record<string, UnavailableReason> = {
@@ -19,21 +26,68 @@ const UNAVAILABLE: Record<string, UnavailableReason> = {
 const LOST =
   /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
 
+interface DriverError {
+  code?: unknown;
+  message?: unknown;
+  detail?: unknown;
+}
+
 /**
- * The one place that turns a driver error from background work into a walbox error a user can act on:
- * a lost or refused connection becomes DatabaseUnavailableError, a prepared statement a transaction pooler
- * lost becomes SessionRequiredError; anything else is returned as it is.
+ * The SQLSTATEs walbox's own SQL functions raise (`WB0nn`, see sql/ and migrations/), each to its error class.
+ * The message carries the names the class needs (namespace, partition), as the functions print them.
+ */
+const RAISED: Record<string, (err: DriverError, message: string) => Error> = {
+  WB001: (err, m) => new UnknownNamespaceError(quoted(m, 'namespace'), { cause: err }),
+  WB002: (err, m) => new EntryRejectedError('PAYLOAD_TOO_LARGE', 'WB002', m, { cause: err }),
+  WB003: (err, m) => new EntryRejectedError('INVALID_ENTRY', 'WB003', m, { cause: err }),
+  WB004: (err, m) => new EntryRejectedError('DELAY_OUT_OF_RANGE', 'WB004', m, { cause: err }),
+  WB010: (err, m) => {
+    // "walbox: drain lease of namespace/target/partition lost": logical names hold no slash.
+    const [namespace = '', target = '', partition = '-1'] =
+      /lease of (\S+) lost/.exec(m)?.[1]?.split('/') ?? [];
+    return new LeaseLostError({ namespace, target, partition: Number(partition) }, { cause: err });
+  },
+  WB011: (err, m) => {
+    const d = JSON.parse(typeof err.detail === 'string' ? err.detail : '{}') as {
+      pending?: number | null;
+      capped?: boolean;
+    };
+    return new NamespaceBusyError(quoted(m, 'namespace'), d.pending ?? null, d.capped === true, {
+      cause: err,
+    });
+  },
+};
+
+/**
+ * The one place that turns a driver error into a walbox error a caller can branch on by class: a state that
+ * walbox's SQL raised becomes its error class (UnknownNamespaceError, EntryRejectedError, LeaseLostError,
+ * NamespaceBusyError), a lost or refused connection DatabaseUnavailableError, a prepared statement a
+ * transaction pooler lost SessionRequiredError; anything else is returned as it is.
  */
 export function explainError(err: unknown): unknown {
   const session = asSessionError(err);
   if (session !== err) return session;
-  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
-  const reason = typeof code === 'string' ? UNAVAILABLE[code] : undefined;
+  const raised = raisedError(err);
+  if (raised !== err) return raised;
+  const { code, message } = (err ?? {}) as DriverError;
   const text = typeof message === 'string' ? message : String(err);
+  const reason = typeof code === 'string' ? UNAVAILABLE[code] : undefined;
   if (reason) return new DatabaseUnavailableError(reason, `${code}: ${text}`, { cause: err });
   if (LOST.test(text)) {
     const why = text.startsWith('timeout') ? 'connections-exhausted' : 'connection-lost';
     return new DatabaseUnavailableError(why, text, { cause: err });
   }
   return err;
+}
+
+/** A state walbox's SQL raised (WB0nn) as its error class; anything else as it is (for a caller's own call). */
+export function raisedError(err: unknown): unknown {
+  const { code, message } = (err ?? {}) as DriverError;
+  const raise = typeof code === 'string' ? RAISED[code] : undefined;
+  return raise ? raise(err as DriverError, typeof message === 'string' ? message : String(err)) : err;
+}
+
+/** The name after `word` in a message of walbox's SQL: `namespace "billing"` → billing. */
+function quoted(message: string, word: string): string {
+  return new RegExp(`${word} "([^"]*)"`).exec(message)?.[1] ?? '';
 }

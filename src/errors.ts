@@ -12,7 +12,8 @@ export type WalboxErrorCode =
   | 'MIGRATION_FAILED'
   | 'NAMESPACE_BUSY'
   | 'SESSION_REQUIRED'
-  | 'DATABASE_UNAVAILABLE';
+  | 'DATABASE_UNAVAILABLE'
+  | 'LEASE_LOST';
 
 export class WalboxError extends Error {
   readonly code: WalboxErrorCode;
@@ -77,9 +78,31 @@ export class PayloadTooLargeError extends WalboxError {
   }
 }
 
+/**
+ * Postgres's append function refused an entry (a SQL caller's append, or an SDK append that raced a namespace
+ * change): the same checks as the SDK's, made in the database. `sqlState` is the WB00n state it raised.
+ */
+export class EntryRejectedError extends WalboxError {
+  constructor(
+    code: 'INVALID_ENTRY' | 'PAYLOAD_TOO_LARGE' | 'DELAY_OUT_OF_RANGE',
+    readonly sqlState: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
 export class UnknownNamespaceError extends WalboxError {
-  constructor(readonly namespace: string) {
-    super('UNKNOWN_NAMESPACE', `unknown namespace "${namespace}": create it with walbox.namespaces.upsert()`);
+  constructor(
+    readonly namespace: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'UNKNOWN_NAMESPACE',
+      `unknown namespace "${namespace}": create it with walbox.namespaces.upsert()`,
+      options,
+    );
   }
 }
 
@@ -172,6 +195,23 @@ export class DatabaseUnavailableError extends WalboxError {
     super(
       'DATABASE_UNAVAILABLE',
       `${what} (${detail}); a running dispatcher retries and resumes on its own`,
+      options,
+    );
+  }
+}
+
+/**
+ * A drain lost its lease on a partition (a heartbeat came too late and another dispatcher may hold it now):
+ * the step wrote nothing and the drain ends; whoever holds the lease re-offers the same entries.
+ */
+export class LeaseLostError extends WalboxError {
+  constructor(
+    readonly partition: { namespace: string; target: string; partition: number },
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'LEASE_LOST',
+      `drain lease of ${partition.namespace}/${partition.target}/${partition.partition} lapsed`,
       options,
     );
   }

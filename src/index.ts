@@ -1,15 +1,18 @@
 export type { CaptureOptions } from './capture.js';
 export type { DeadLetter, DeadLetterFilter, DeadLetterStatus, DeadLetters } from './dead-letters.js';
-export { Dispatcher, type DispatcherEvents } from './dispatch/dispatcher.js';
+export { Dispatcher } from './dispatch/dispatcher.js';
 export type { DispatcherOptions } from './dispatch/dispatcher-config.js';
+export type { DispatcherEvents } from './dispatch/dispatcher-events.js';
 export { type BatchResult, functionSink, type Sink, type SinkContext } from './dispatch/sink.js';
 export type { AppendedEntry, Entry, EntryInput } from './entry.js';
 export { MAX_DELAY_MS } from './entry-encoding.js';
 export {
   DatabaseUnavailableError,
+  EntryRejectedError,
   InvalidConfigError,
   InvalidEntryError,
   InvalidNameError,
+  LeaseLostError,
   MigrationError,
   NamespaceBusyError,
   PayloadTooLargeError,

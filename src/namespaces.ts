@@ -1,4 +1,5 @@
-import { NamespaceBusyError, UnknownNamespaceError } from './errors.js';
+import { raisedError } from './database-errors.js';
+import { UnknownNamespaceError } from './errors.js';
 import type { Queryable } from './executor.js';
 import {
   type NamespaceConfig,
@@ -51,7 +52,7 @@ export class Namespaces {
         ],
       ));
     } catch (err) {
-      throw translate(err, c.name);
+      throw raisedError(err); // NamespaceBusyError when upsert_namespace refuses a change
     }
     return this.#remember(namespaceFromRow(rows[0]!));
   }
@@ -101,12 +102,4 @@ export class Namespaces {
     this.#cache.set(config.name, { config, at: Date.now() });
     return config;
   }
-}
-
-/** upsert_namespace raises WB011, with {"pending", "capped"} as DETAIL, when it refuses a change. */
-function translate(err: unknown, name: string): unknown {
-  const { code, detail } = err as { code?: string; detail?: string };
-  if (code !== 'WB011') return err;
-  const d = JSON.parse(detail ?? '{}') as { pending?: number | null; capped?: boolean };
-  return new NamespaceBusyError(name, d.pending ?? null, d.capped === true, { cause: err });
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../executor.js';
-import type { CursorState, PartitionRef } from './drain-step.js';
+import type { CursorState, PartitionRef } from './step-types.js';
 
 interface CursorRow {
   prev: string;

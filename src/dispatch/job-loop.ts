@@ -1,5 +1,10 @@
-import type PgBoss from 'pg-boss';
 import { Wakeup } from './wakeup.js';
+
+/** Where a loop gets its jobs: a queue that hands out one job at a time and is told when it is done. */
+export interface JobSource {
+  fetch<T extends object>(queue: string): Promise<{ id: string; data: T } | undefined>;
+  complete(queue: string, id: string): Promise<void>;
+}
 
 /**
  * Fetches and runs pg-boss jobs of one queue in `slots` parallel loops. Used instead of boss.work() because
@@ -13,11 +18,11 @@ export class JobLoop<T extends object> {
   #loops: Promise<void>[] = [];
 
   constructor(
-    private readonly boss: PgBoss,
+    private readonly source: JobSource,
     readonly queue: string,
     private readonly slots: number,
     private readonly pollMs: number,
-    private readonly handler: (job: PgBoss.Job<T>) => Promise<void>,
+    private readonly handler: (data: T) => Promise<void>,
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -44,9 +49,9 @@ export class JobLoop<T extends object> {
     const signal = this.#stop.signal;
     while (!signal.aborted) {
       wakeup.clear();
-      let job: PgBoss.Job<T> | undefined;
+      let job: { id: string; data: T } | undefined;
       try {
-        [job] = await this.boss.fetch<T>(this.queue, { batchSize: 1 });
+        job = await this.source.fetch<T>(this.queue);
       } catch (err) {
         this.onError(err);
       }
@@ -55,11 +60,11 @@ export class JobLoop<T extends object> {
         continue;
       }
       try {
-        await this.handler(job);
+        await this.handler(job.data);
       } catch (err) {
         this.onError(err);
       }
-      await this.boss.complete(this.queue, job.id).catch((err) => this.onError(err));
+      await this.source.complete(this.queue, job.id).catch((err) => this.onError(err));
     }
   }
 }

@@ -1,9 +1,12 @@
+import { raisedError } from '../database-errors.js';
+import { LeaseLostError } from '../errors.js';
 import type { Queryable } from '../executor.js';
 import type { Namespaces } from '../namespaces.js';
 import { CursorLease } from './cursor-lease.js';
 import type { ResolvedDispatcherConfig } from './dispatcher-config.js';
-import { type CursorState, drainStep, type PartitionRef, type StepOutcome } from './drain-step.js';
+import { drainStep } from './drain-step.js';
 import type { Sink } from './sink.js';
+import type { CursorState, PartitionRef, StepOutcome } from './step-types.js';
 import { Wakeup } from './wakeup.js';
 
 export type DrainEnd =
@@ -64,7 +67,8 @@ export class PartitionDrain {
       released = true;
       return end;
     } catch (err) {
-      if ((err as { code?: string }).code === 'WB010') return { reason: 'lease-lost' };
+      // The step saw the lease gone, or record_step refused to write for a holder that is not the owner.
+      if (raisedError(err) instanceof LeaseLostError) return { reason: 'lease-lost' };
       throw err;
     } finally {
       clearInterval(heartbeat);

@@ -1,5 +1,5 @@
 import type { Queryable } from '../executor.js';
-import type { PartitionRef } from './drain-step.js';
+import type { PartitionRef } from './step-types.js';
 
 /**
  * Finds (namespace, target, partition) triples for this dispatcher's targets that have work and no live

@@ -1,0 +1,57 @@
+import type { PartitionRef } from './step-types.js';
+
+export interface SupervisorOptions {
+  /** Partitions with work and no live lease of another process (WorkFinder.pending). */
+  find(): Promise<PartitionRef[]>;
+  /** Called for each partition found. */
+  onPartition(ref: PartitionRef): Promise<void> | void;
+  onError(err: unknown): void;
+  everyMs: number;
+}
+
+/**
+ * Looks for partitions with work on an interval: the safety net under NOTIFY (a lost notification, a lease
+ * that lapsed, a parked entry that fell due), and the whole mechanism in poll mode. Calls of `run()` that
+ * arrive while one runs coalesce into one more run.
+ */
+export class Supervisor {
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = true;
+
+  constructor(private readonly options: SupervisorOptions) {}
+
+  /** Runs once now, then every `everyMs`. */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    await this.run();
+    this.#timer = setInterval(() => void this.run(), this.options.everyMs);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+  }
+
+  run(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      do {
+        this.#again = false;
+        if (this.#stopped) return;
+        try {
+          for (const ref of await this.options.find()) await this.options.onPartition(ref);
+        } catch (err) {
+          this.options.onError(err);
+        }
+      } while (this.#again);
+    })().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+}
