@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { createThrowawayPostgres } from '../../src/throwaway-postgres.js';
+import { createThrowawayPostgres } from '../../packages/throwaway-postgres/src/index.js';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 

@@ -6,8 +6,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createThrowawayPostgres,
+  type ThrowawayPostgres,
+} from '../../packages/throwaway-postgres/src/index.js';
 import { Walbox, WalboxError } from '../../src/index.js';
-import { createThrowawayPostgres, type ThrowawayPostgres } from '../../src/throwaway-postgres.js';
 import { checkDeliveries, type EntryRef } from '../support/delivery-check.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

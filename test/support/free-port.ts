@@ -1,1 +1,1 @@
-export { freePort } from '../../src/throwaway-postgres.js';
+export { freePort } from '../../packages/throwaway-postgres/src/index.js';

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { createThrowawayPostgres } from '../../src/throwaway-postgres.js';
+import { createThrowawayPostgres } from '../../packages/throwaway-postgres/src/index.js';
 import { missingServers } from './required-servers.js';
 
 declare module 'vitest' {

