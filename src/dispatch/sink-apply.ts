@@ -1,5 +1,5 @@
 import type { Entry } from '../entry.js';
-import type { Sink } from './sink.js';
+import { type Sink, transactionsOf } from './sink.js';
 import type { Applied, PartitionRef } from './step-types.js';
 
 /**
@@ -20,7 +20,11 @@ export async function applyToSink(
   let timer: NodeJS.Timeout | undefined;
   try {
     const result = await Promise.race([
-      sink.apply(Object.freeze([...batch]), { ...ref, signal: controller.signal }),
+      sink.apply(Object.freeze([...batch]), {
+        ...ref,
+        signal: controller.signal,
+        transactions: transactionsOf(batch),
+      }),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           const err = new Error(`sink "${ref.target}" did not finish a batch within ${timeoutMs} ms`);

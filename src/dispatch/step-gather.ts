@@ -6,6 +6,7 @@ import { headIsDue, parkedHeadsSql } from '../sql/parked-heads.js';
 import { offerParked } from './step-judge.js';
 import { startStep } from './step-start.js';
 import type { CursorState, Gathered, ParkedEntry, PartitionRef } from './step-types.js';
+import { completeTransactions } from './whole-transactions.js';
 
 interface ParkedRow extends EntryRow {
   attempts: number;
@@ -34,8 +35,10 @@ export async function gatherStep(
   const parked = hasParked ? await readParked(db, schema, ref, now, limit) : [];
   const room = limit - offerParked(parked).deliver.length;
   const start = { ...cursor.position, cur: cursor.position.cur ?? first.snap };
-  const read =
+  let read =
     room <= 0 ? undefined : (first.read ?? (await readBatch(db, schema, ref, start, room, ref.target)));
+  // A probe offers one entry alone, by design; any other batch holds its source transactions whole.
+  if (read && cursor.probeUntilId === null) read = await completeTransactions(db, schema, ref, read);
   const parkedPerKey = new Map<string, number>();
   const keys = [...new Set(read?.entries.map((e) => e.key))];
   if (hasParked && keys.length > 0) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Entry, functionSink } from '../../src/index.js';
+import { type Entry, type EntryInput, functionSink } from '../../src/index.js';
 import { isolatedWalbox } from '../support/db.js';
 import { FAST, stopAfterEach } from '../support/dispatchers.js';
 import { until } from '../support/recording-sink.js';
@@ -56,16 +56,28 @@ async function started(sink: ReturnType<typeof functionSink>) {
   return d;
 }
 
-/** 120 entries of distinct keys in one transaction; the one at position 80 poisons any batch holding it. */
+/**
+ * Appends `entries` in transactions of `size` (the last one takes the rest): a batch holds its source
+ * transactions whole, so batches then end at the transaction ends the tests choose.
+ */
+async function appendInTransactions(entries: EntryInput[], size: number): Promise<Entry[]> {
+  const appended: Entry[] = [];
+  for (let i = 0; i < entries.length; i += size) {
+    appended.push(...(await walbox.appendMany(pool, entries.slice(i, i + size))));
+  }
+  return appended;
+}
+
+/** 120 entries of distinct keys; the one at position 80 poisons any batch holding it. */
 async function appendWithPoison(namespace: string) {
-  const appended = await walbox.appendMany(
-    pool,
+  const appended = await appendInTransactions(
     Array.from({ length: 120 }, (_, i) => ({
       namespace,
       key: `k${i}`,
       op: 'upsert',
       payload: i === 80 ? { i, poison: true } : { i },
     })),
+    10,
   );
   const poison = appended[80]!;
   return { poison, healthy: appended.filter((e) => e !== poison) };
@@ -135,9 +147,9 @@ describe('a poison entry deep in a batch that always throws', () => {
 
     // Past the failed batch, whole batches again.
     const seen = calls.length;
-    const later = await walbox.appendMany(
-      pool,
+    const later = await appendInTransactions(
       Array.from({ length: 200 }, (_, i) => ({ namespace: 'ledger', key: `k${i % 120}`, op: 'upsert' })),
+      BATCH,
     );
     const laterIds = new Set(later.map((e) => e.id));
     await until(() => later.every((e) => applied.some((a) => a.id === e.id)), 20_000, 'the later entries');
@@ -210,9 +222,9 @@ describe('a poison entry deep in a batch that always throws', () => {
     await until(() => state.failOnce === false, 20_000, 'the first failure');
     await first.stop();
     // Appended while no dispatcher runs: the retry of the parked entry comes with the first 99 of them.
-    const rest = await walbox.appendMany(
-      pool,
+    const rest = await appendInTransactions(
       Array.from({ length: 150 }, (_, i) => ({ namespace: 'mixed', key: `m${i}`, op: 'upsert' })),
+      BATCH - 1,
     );
     await walbox.namespaces.upsert({ ...config, retry: RETRY });
     await until(
