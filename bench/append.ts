@@ -54,8 +54,8 @@ function envNumber(name: string, fallback: number): number {
 function revision(): string {
   try {
     const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
-    const dirty = git('status', '--porcelain', '--', 'migrations', 'src') !== '';
-    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' + uncommitted changes in migrations/ or src/' : ''}`;
+    const dirty = git('status', '--porcelain', '--', 'migrations', 'sql', 'src') !== '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' + uncommitted changes in migrations/, sql/ or src/' : ''}`;
   } catch {
     return 'unknown (no git)';
   }

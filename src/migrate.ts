@@ -1,10 +1,16 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { MigrationError } from './errors.js';
-import { quoteIdent } from './names.js';
+import { assertIdentifier, quoteIdent } from './names.js';
 
-// src/migrate.ts and dist/migrate.js both sit one level below the package root.
+// src/migrate.ts and dist/migrate.js both sit one level below the package root, beside migrations/ and sql/.
 const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url);
+const SQL_DIR = new URL('../sql/', import.meta.url);
+/** The folders of sql/, in the order they are applied: a view can only be created once the functions it calls exist. */
+const SQL_FOLDERS = ['functions', 'views'] as const;
+/** Day partitions of the log that migrate() makes sure exist, as 0001 once did: today and the week ahead. */
+const PARTITION_DAYS_AHEAD = 7;
 
 export interface Migration {
   version: number;
@@ -12,20 +18,55 @@ export interface Migration {
   sql: string;
 }
 
-export async function loadMigrations(schema: string): Promise<Migration[]> {
+/** The current definition of one function or view: a file of sql/, applied with `create or replace`. */
+export interface SqlObjectFile {
+  /** The path below sql/: "functions/append_json.sql". */
+  file: string;
+  sql: string;
+}
+
+/**
+ * `{{schema}}` becomes the validated, double-quoted schema name; `{{schema_raw}}` the bare name, which the SQL
+ * uses only inside format('%I') and string literals (the name was validated, so it holds no quote).
+ */
+function withSchema(text: string, schema: string): string {
   const quoted = quoteIdent('schema', schema);
+  return text.replaceAll('{{schema}}', quoted).replaceAll('{{schema_raw}}', schema);
+}
+
+export async function loadMigrations(schema: string): Promise<Migration[]> {
+  assertIdentifier('schema', schema);
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort();
   return Promise.all(
-    files.map(async (file) => {
-      const text = await readFile(new URL(file, MIGRATIONS_DIR), 'utf8');
-      return {
-        version: Number(file.slice(0, 4)),
-        name: file.slice(5, -4),
-        // schema_raw is only used inside format('%I') / string literals; the name was validated above.
-        sql: text.replaceAll('{{schema}}', quoted).replaceAll('{{schema_raw}}', schema),
-      };
+    files.map(async (file) => ({
+      version: Number(file.slice(0, 4)),
+      name: file.slice(5, -4),
+      sql: withSchema(await readFile(new URL(file, MIGRATIONS_DIR), 'utf8'), schema),
+    })),
+  );
+}
+
+/** Every file of sql/: the functions, then the views, each folder in file name order. */
+export async function loadSqlObjects(schema: string): Promise<SqlObjectFile[]> {
+  assertIdentifier('schema', schema);
+  const folders = await Promise.all(
+    SQL_FOLDERS.map(async (folder) => {
+      const dir = new URL(`${folder}/`, SQL_DIR);
+      const names = await readdir(dir).catch((err: unknown) => {
+        throw new MigrationError(`walbox's SQL files are missing: ${fileURLToPath(dir)} cannot be read`, {
+          cause: err,
+        });
+      });
+      const files = names.filter((f) => /^[a-z0-9_]+\.sql$/.test(f)).sort();
+      return Promise.all(
+        files.map(async (file) => ({
+          file: `${folder}/${file}`,
+          sql: withSchema(await readFile(new URL(file, dir), 'utf8'), schema),
+        })),
+      );
     }),
   );
+  return folders.flat();
 }
 
 export interface MigrateResult {
@@ -39,9 +80,13 @@ export interface MigrateResult {
  * then finds nothing left to do. Nothing is held between transactions, so it works through PgBouncer in
  * transaction pooling mode too, where a session lock and its unlock could run on different server
  * connections (the lock leaks, and every later migrator waits for it forever).
+ *
+ * Then, every time, applies the files of sql/ (see applySqlObjects): the migrations hold the history of the
+ * tables, the files the one current definition of each function and view.
  */
 export async function migrate(pool: pg.Pool, schema: string): Promise<MigrateResult> {
   const migrations = await loadMigrations(schema);
+  const objects = await loadSqlObjects(schema);
   const q = quoteIdent('schema', schema);
   const client = await pool.connect();
   // A checked-out client has no listener of the pool's: a connection lost between two statements would
@@ -89,10 +134,54 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<MigrateRes
       }
       applied.push(label);
     }
+    await applySqlObjects(client, q, objects, lock, schema);
     return { applied, current: Math.max(0, ...migrations.map((m) => m.version)) };
   } finally {
     client.off('error', onLost);
     client.release(lost); // a lost connection is discarded, not handed to the next caller
+  }
+}
+
+/**
+ * Applies every file of sql/ with `create or replace`, in one transaction under the migrate lock. Without the
+ * lock, two migrators replacing the same function at once fail ("tuple concurrently updated": the second
+ * updates the pg_proc row the first has just replaced). With it, the second waits, and its first `create or
+ * replace` opens pg_proc, which makes it read the invalidations of the first's commit, so it replaces the
+ * current row.
+ *
+ * check_function_bodies is off, as pg_dump sets it for a restore: a `language sql` body is then not planned
+ * when it is created, so the function files need no order among themselves (append calls append_one,
+ * delivery_lag calls unoffered_entries); test/sql-catalog.int.test.ts checks every body with it on. Views are
+ * always checked, so they come after the functions.
+ *
+ * Last, the log's day partitions for the coming week. 0001 created them by calling ensure_partitions(), which
+ * exists only from here on; creating the missing ones is idempotent (the dispatchers' maintenance does it
+ * every hour), so every migrate does it, and a schema whose maintenance has not run for a while gets them.
+ */
+async function applySqlObjects(
+  client: pg.PoolClient,
+  q: string,
+  objects: SqlObjectFile[],
+  lock: () => Promise<unknown>,
+  schema: string,
+): Promise<void> {
+  let step = 'the SQL files';
+  try {
+    await client.query('begin');
+    await lock();
+    await client.query('set local check_function_bodies = off');
+    for (const object of objects) {
+      step = `sql/${object.file}`;
+      await client.query(object.sql);
+    }
+    step = 'ensure_partitions()';
+    await client.query(`select ${q}.ensure_partitions($1)`, [PARTITION_DAYS_AHEAD]);
+    await client.query('commit');
+  } catch (err) {
+    await client.query('rollback').catch(() => {});
+    throw new MigrationError(`${step} failed in schema "${schema}": ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

@@ -35,7 +35,7 @@ beforeAll(async () => {
   });
   await mkdir(join(pkg, 'bin'));
   await copyFile(join(ROOT, 'bin/walbox.js'), join(pkg, 'bin/walbox.js'));
-  for (const link of ['package.json', 'migrations', 'node_modules'])
+  for (const link of ['package.json', 'migrations', 'sql', 'node_modules'])
     await symlink(join(ROOT, link), join(pkg, link));
 });
 
