@@ -26,9 +26,10 @@ export {
 export type { Executor, KyselyLike, PgLike } from './executor.js';
 export type { MaintenanceResult } from './maintenance.js';
 export type { MigrateResult } from './migrate.js';
+export type { MutationPart, MutationRef, MutationStatus, Mutations, PartState } from './mutations.js';
 export type { NamespaceConfig, NamespaceConfigInput } from './namespace-config.js';
 export type { Namespaces, UpsertOptions } from './namespaces.js';
-export type { ReplayOptions } from './replay.js';
+export type { MutationReplayOptions, RangeReplayOptions, ReplayOptions } from './replay.js';
 export { LOG_START, type LogPosition, type ReadResult } from './snapshot-reader.js';
 export type { PartitionStatus, StatusOptions, TargetStatus } from './status.js';
 export { type TypedEntryInput, TypedNamespace } from './typed-namespace.js';

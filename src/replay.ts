@@ -1,8 +1,11 @@
 import { InvalidConfigError } from './errors.js';
 import type { Queryable } from './executor.js';
+import { parseRef } from './mutations.js';
 import { assertLogicalName } from './names.js';
+import { logPartitions, transactionEntriesSql } from './sql/transaction-entries.js';
 
-export interface ReplayOptions {
+/** A range of one namespace's log, re-delivered to one target. */
+export interface RangeReplayOptions {
   namespace: string;
   target: string;
   /** First entry id to re-deliver (inclusive). */
@@ -12,6 +15,15 @@ export interface ReplayOptions {
   /** Entry ids to leave out, e.g. the bad write a store was restored to get rid of. */
   exclude?: string[];
 }
+
+/** One user mutation: every entry of one source transaction, to each of its targets (or only `target`). */
+export interface MutationReplayOptions {
+  /** The source transaction's id (`transaction_id` in the audit view, `transactionId` of mutations.status). */
+  transactionId: string;
+  target?: string;
+}
+
+export type ReplayOptions = RangeReplayOptions | MutationReplayOptions;
 
 /**
  * Re-delivers a range of the log to one target, in log order per key, ahead of newer entries of the same
@@ -24,6 +36,7 @@ export async function replay(
   channel: string,
   o: ReplayOptions,
 ): Promise<number> {
+  if ('transactionId' in o) return replayMutation(db, schema, channel, o);
   assertLogicalName('namespace', o.namespace);
   assertLogicalName('target', o.target);
   for (const [field, v] of [
@@ -46,6 +59,36 @@ export async function replay(
      )
      select count(*)::int as n, pg_notify($6, $1) from queued`,
     [o.namespace, o.target, o.from, o.to ?? null, o.exclude ?? [], channel],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * Queues every entry of one source transaction again, at each of its targets (or one), ahead of newer entries
+ * of the same keys, in log order per key: the mutation is re-applied as it was, where a sink's version guard
+ * lets it (a store restored from a backup, a target that lost it).
+ */
+async function replayMutation(
+  db: Queryable,
+  schema: string,
+  channel: string,
+  o: MutationReplayOptions,
+): Promise<number> {
+  const { xid } = parseRef({ transactionId: o.transactionId });
+  if (o.target !== undefined) assertLogicalName('target', o.target);
+  const { rows } = await db.query<{ n: number }>(
+    `with queued as (
+       insert into ${schema}.parked (namespace, target, partition, key, entry_id)
+       select e.namespace, t.target, e.partition, e.key, e.id
+         from (${transactionEntriesSql(schema, '$1', '$4', '$5')}) e
+        cross join unnest(e.targets) as t(target)
+        where $2::text is null or t.target = $2::text
+       on conflict do nothing
+       returning namespace
+     ),
+     woken as (select pg_notify($3, q.namespace) from (select distinct namespace from queued) q)
+     select (select count(*)::int from queued) as n, (select count(*) from woken) as woken`,
+    [xid, o.target ?? null, channel, ...Object.values(await logPartitions(db, schema))],
   );
   return rows[0]?.n ?? 0;
 }

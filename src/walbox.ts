@@ -11,6 +11,7 @@ import type { AppendedEntry, EntryInput } from './entry.js';
 import { type Executor, type Queryable, toQueryable } from './executor.js';
 import { type MaintenanceResult, maintain } from './maintenance.js';
 import { type MigrateResult, migrate } from './migrate.js';
+import { Mutations } from './mutations.js';
 import { quoteIdent } from './names.js';
 import { Namespaces } from './namespaces.js';
 import { type ReplayOptions, replay } from './replay.js';
@@ -24,6 +25,8 @@ export class Walbox {
   readonly schema: string;
   readonly namespaces: Namespaces;
   readonly deadLetters: DeadLetters;
+  /** User mutations (a source transaction's entries) and where each part stands at its targets. */
+  readonly mutations: Mutations;
   readonly pool: pg.Pool;
   readonly #ownsPool: boolean;
   readonly #q: string;
@@ -43,6 +46,7 @@ export class Walbox {
     this.#db = toQueryable(this.pool);
     this.namespaces = new Namespaces(this.#db, this.#q, c.namespaceCacheMs);
     this.deadLetters = new DeadLetters(this.#db, this.#q, this.channel);
+    this.mutations = new Mutations(this.#db, this.#q);
   }
 
   /**
@@ -139,7 +143,11 @@ export class Walbox {
     return dispatcher;
   }
 
-  /** Re-delivers a range of the log to one target, skipping `exclude`. Returns how many entries were queued. */
+  /**
+   * Re-delivers a range of the log to one target, skipping `exclude`; or, given `transactionId`, one user
+   * mutation (every entry of that source transaction) to each of its targets or to `target`. Returns how
+   * many (entry, target) pairs were queued.
+   */
   replay(options: ReplayOptions): Promise<number> {
     return replay(this.#db, this.#q, this.channel, options);
   }

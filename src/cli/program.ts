@@ -7,6 +7,7 @@ import { registerDeadLetters } from './commands/dead-letters.js';
 import { registerDemo } from './commands/demo.js';
 import { registerMaintain } from './commands/maintain.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerMutation } from './commands/mutation.js';
 import { registerNamespaces } from './commands/namespaces.js';
 import { registerReplay } from './commands/replay.js';
 import { registerStatus } from './commands/status.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerCapture(program);
   registerDeadLetters(program);
   registerReplay(program);
+  registerMutation(program);
   registerStatus(program);
   registerMaintain(program);
   registerAudit(program);

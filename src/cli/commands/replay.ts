@@ -1,11 +1,13 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { withWalbox } from '../context.js';
 import { id, ids } from '../parse.js';
+import { transactionId } from './mutation.js';
 
 interface ReplayFlags {
-  namespace: string;
-  target: string;
-  from: string;
+  namespace?: string;
+  target?: string;
+  from?: string;
+  transaction?: string;
   to?: string;
   exclude?: string[];
 }
@@ -14,15 +16,50 @@ export function registerReplay(program: Command): void {
   program
     .command('replay')
     .description(
-      're-deliver a range of the log to one target, in order per key (e.g. after restoring the store from a backup)',
+      're-deliver a range of the log to one target, in order per key (e.g. after restoring the store from a backup), or one user mutation',
     )
-    .requiredOption('--namespace <name>')
-    .requiredOption('--target <name>')
-    .requiredOption('--from <id>', 'first entry id (inclusive)', id)
+    .option('--namespace <name>', 'the namespace of the range')
+    .option('--target <name>', 'the target (required for a range; for --transaction: only this one)')
+    .option('--from <id>', 'first entry id (inclusive)', id)
     .option('--to <id>', 'last entry id (inclusive; default: the newest)', id)
     .option('--exclude <ids>', 'entry ids to leave out, comma-separated (repeatable)', ids)
+    .option(
+      '--transaction <id>',
+      'instead of a range: every entry of this source transaction (one user mutation), to each of its targets',
+      transactionId,
+    )
+    .addHelpText(
+      'after',
+      `
+A range: --namespace, --target and --from are required. A mutation: --transaction alone (every target of each
+entry) or with --target; see \`walbox mutation <id>\` for where it stands.`,
+    )
     .action((o: ReplayFlags, cmd: Command) =>
       withWalbox(cmd, async (walbox, out) => {
+        if (o.transaction !== undefined) {
+          if (
+            o.namespace !== undefined ||
+            o.from !== undefined ||
+            o.to !== undefined ||
+            o.exclude !== undefined
+          ) {
+            throw new InvalidArgumentError('--transaction takes no --namespace, --from, --to or --exclude');
+          }
+          const queued = await walbox.replay({
+            transactionId: o.transaction,
+            ...(o.target === undefined ? {} : { target: o.target }),
+          });
+          return out.result({ queued }, (r) =>
+            out.line(
+              `queued ${r.queued} (entry, target) pair${r.queued === 1 ? '' : 's'} of transaction ${o.transaction}; a running dispatcher delivers them`,
+            ),
+          );
+        }
+        if (o.namespace === undefined || o.target === undefined || o.from === undefined) {
+          throw new InvalidArgumentError(
+            'a range needs --namespace, --target and --from (or give --transaction)',
+          );
+        }
         const queued = await walbox.replay({
           namespace: o.namespace,
           target: o.target,
