@@ -2,6 +2,7 @@ import { asSessionError } from './dispatch/session-probe.js';
 import {
   DatabaseUnavailableError,
   EntryRejectedError,
+  InboxError,
   LeaseLostError,
   NamespaceBusyError,
   type UnavailableReason,
@@ -47,6 +48,8 @@ const RAISED: Record<string, (err: DriverError, message: string) => Error> = {
       /lease of (\S+) lost/.exec(m)?.[1]?.split('/') ?? [];
     return new LeaseLostError({ namespace, target, partition: Number(partition) }, { cause: err });
   },
+  WB020: (err, m) => new InboxError('INBOX_ISOLATION', quoted(m, 'inbox'), m, { cause: err }),
+  WB021: (err, m) => new InboxError('INVALID_MESSAGE_ID', quoted(m, 'inbox'), m, { cause: err }),
   WB011: (err, m) => {
     const d = JSON.parse(typeof err.detail === 'string' ? err.detail : '{}') as {
       pending?: number | null;

@@ -13,7 +13,9 @@ export type WalboxErrorCode =
   | 'NAMESPACE_BUSY'
   | 'SESSION_REQUIRED'
   | 'DATABASE_UNAVAILABLE'
-  | 'LEASE_LOST';
+  | 'LEASE_LOST'
+  | 'INVALID_MESSAGE_ID'
+  | 'INBOX_ISOLATION';
 
 export class WalboxError extends Error {
   readonly code: WalboxErrorCode;
@@ -214,5 +216,21 @@ export class LeaseLostError extends WalboxError {
       `drain lease of ${partition.namespace}/${partition.target}/${partition.partition} lapsed`,
       options,
     );
+  }
+}
+
+/**
+ * An inbox refused a call: a message id that is not 1 to 512 bytes of text without NUL (`INVALID_MESSAGE_ID`),
+ * or a transaction that is not READ COMMITTED (`INBOX_ISOLATION`), where the check for an earlier accept of
+ * the same message could miss one committed meanwhile.
+ */
+export class InboxError extends WalboxError {
+  constructor(
+    code: 'INVALID_MESSAGE_ID' | 'INBOX_ISOLATION',
+    readonly inbox: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
   }
 }

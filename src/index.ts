@@ -9,6 +9,7 @@ export { MAX_DELAY_MS } from './entry-encoding.js';
 export {
   DatabaseUnavailableError,
   EntryRejectedError,
+  InboxError,
   InvalidConfigError,
   InvalidEntryError,
   InvalidNameError,
@@ -24,6 +25,7 @@ export {
   type WalboxErrorCode,
 } from './errors.js';
 export type { Executor, KyselyLike, PgLike } from './executor.js';
+export { Inbox, type InboxOptions } from './inbox.js';
 export type { MaintenanceResult } from './maintenance.js';
 export type { MigrateResult } from './migrate.js';
 export type { MutationPart, MutationRef, MutationStatus, Mutations, PartState } from './mutations.js';

@@ -3,13 +3,13 @@ import type { Queryable } from './executor.js';
 export interface MaintenanceResult {
   /** Day partitions created ahead. */
   created: number;
-  /** Day partitions dropped by retention. */
+  /** Day partitions dropped by retention (the log's, then the inbox's). */
   dropped: string[];
 }
 
 /**
  * Creates the next week's day partitions of the log and drops the expired ones that every target has
- * passed. Dispatchers run it on a pg-boss schedule; `walbox maintain` runs it by hand.
+ * passed; the same for the inbox's, dropped after the longest inbox retention. Dispatchers run it on a pg-boss schedule; `walbox maintain` runs it by hand.
  */
 export async function maintain(db: Queryable, schema: string, daysAhead = 7): Promise<MaintenanceResult> {
   const { rows } = await db.query<{ created: number }>(`select ${schema}.ensure_partitions($1) as created`, [
@@ -18,5 +18,9 @@ export async function maintain(db: Queryable, schema: string, daysAhead = 7): Pr
   const { rows: dropped } = await db.query<{ name: string }>(
     `select name from ${schema}.drop_expired_partitions() as name`,
   );
-  return { created: rows[0]!.created, dropped: dropped.map((r) => r.name) };
+  const { rows: inbox } = await db.query<{ name: string }>(
+    `select name from ${schema}.inbox_partitions($1) as name`,
+    [daysAhead],
+  );
+  return { created: rows[0]!.created, dropped: [...dropped, ...inbox].map((r) => r.name) };
 }

@@ -154,7 +154,7 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<MigrateRes
  * delivery_lag calls unoffered_entries); test/sql-catalog.int.test.ts checks every body with it on. Views are
  * always checked, so they come after the functions.
  *
- * Last, the log's day partitions for the coming week. 0001 created them by calling ensure_partitions(), which
+ * Last, the day partitions of the log and of the inbox for the coming week. 0001 created them by calling ensure_partitions(), which
  * exists only from here on; creating the missing ones is idempotent (the dispatchers' maintenance does it
  * every hour), so every migrate does it, and a schema whose maintenance has not run for a while gets them.
  */
@@ -176,6 +176,8 @@ async function applySqlObjects(
     }
     step = 'ensure_partitions()';
     await client.query(`select ${q}.ensure_partitions($1)`, [PARTITION_DAYS_AHEAD]);
+    step = 'inbox_partitions()';
+    await client.query(`select count(*) from ${q}.inbox_partitions($1)`, [PARTITION_DAYS_AHEAD]);
     await client.query('commit');
   } catch (err) {
     await client.query('rollback').catch(() => {});

@@ -9,6 +9,7 @@ import type { DispatcherOptions } from './dispatch/dispatcher-config.js';
 import type { Sink } from './dispatch/sink.js';
 import type { AppendedEntry, EntryInput } from './entry.js';
 import { type Executor, type Queryable, toQueryable } from './executor.js';
+import { Inbox, type InboxOptions } from './inbox.js';
 import { type MaintenanceResult, maintain } from './maintenance.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { Mutations } from './mutations.js';
@@ -158,6 +159,11 @@ export class Walbox {
    */
   status(options?: StatusOptions): Promise<TargetStatus[]> {
     return readStatus(this.#db, this.#q, options);
+  }
+
+  /** An inbox: consumers of a bus record processed message ids in their own transactions (see Inbox). */
+  inbox(name: string, options?: InboxOptions): Inbox {
+    return new Inbox(this.#q, name, options);
   }
 
   /** Creates upcoming day partitions and drops expired, fully delivered ones (dispatchers also do this). */
