@@ -24,3 +24,10 @@ export function describeError(err: unknown): string {
   }
   return `error: ${message}`;
 }
+
+/** A command that ran to its end and exits with a status of its own (e.g. `mutation --exit-code`: 3). */
+export class ExitStatus extends Error {
+  constructor(readonly status: number) {
+    super(`exit status ${status}`);
+  }
+}

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { MutationStatus } from '../../mutations.js';
 import { withWalbox } from '../context.js';
+import { ExitStatus } from '../errors.js';
 import { ids } from '../parse.js';
 
 /** A source transaction's id (xid8): digits. */
@@ -27,14 +28,14 @@ Re-apply one mutation with: walbox replay --transaction <id> [--target <name>]`,
     .action((xid: string | undefined, o: { entries?: string[]; exitCode: boolean }, cmd: Command) =>
       withWalbox(cmd, async (walbox, out) => {
         if ((xid === undefined) === (o.entries === undefined)) {
-          throw new InvalidArgumentError('give a transaction id or --entries, one of the two');
+          cmd.error('error: give a transaction id or --entries, one of the two', { exitCode: 2 });
         }
         const status = await walbox.mutations.status(xid ?? { entryIds: o.entries! });
         out.result(status, (m) => {
           out.line(summary(m));
           if (m.parts.length > 0) out.table(m.parts.map(partRow));
         });
-        if (o.exitCode && !status.complete) process.exitCode = 3;
+        if (o.exitCode && !status.complete) throw new ExitStatus(3);
       }),
     );
 }

@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { withWalbox } from '../context.js';
 import { id, ids } from '../parse.js';
 import { transactionId } from './mutation.js';
@@ -43,7 +43,9 @@ entry) or with --target; see \`walbox mutation <id>\` for where it stands.`,
             o.to !== undefined ||
             o.exclude !== undefined
           ) {
-            throw new InvalidArgumentError('--transaction takes no --namespace, --from, --to or --exclude');
+            cmd.error('error: --transaction takes no --namespace, --from, --to or --exclude', {
+              exitCode: 2,
+            });
           }
           const queued = await walbox.replay({
             transactionId: o.transaction,
@@ -56,9 +58,9 @@ entry) or with --target; see \`walbox mutation <id>\` for where it stands.`,
           );
         }
         if (o.namespace === undefined || o.target === undefined || o.from === undefined) {
-          throw new InvalidArgumentError(
-            'a range needs --namespace, --target and --from (or give --transaction)',
-          );
+          cmd.error('error: a range needs --namespace, --target and --from (or give --transaction)', {
+            exitCode: 2,
+          });
         }
         const queued = await walbox.replay({
           namespace: o.namespace,
