@@ -7,6 +7,7 @@ import { type Executor, toQueryable } from './executor.js';
 import { assertLogicalName } from './names.js';
 import type { NamespaceConfig } from './namespace-config.js';
 import type { Namespaces } from './namespaces.js';
+import type { Sql } from './sql/context.js';
 
 interface AppendedRow extends EntryRow {
   ord: number;
@@ -18,7 +19,7 @@ interface AppendedRow extends EntryRow {
  * Nothing is sent if any entry is invalid. Results come back in input order.
  */
 export async function appendEntries(
-  schema: string,
+  sql: Sql,
   namespaces: Namespaces,
   executor: Executor,
   entries: readonly EntryInput[],
@@ -26,6 +27,7 @@ export async function appendEntries(
   if (!Array.isArray(entries)) throw new TypeError('walbox: appendMany expects an array of entries');
   if (entries.length === 0) return [];
   const db = toQueryable(executor);
+  const { schema } = sql;
 
   const configs = new Map<string, NamespaceConfig>();
   const parts: string[] = new Array(entries.length);

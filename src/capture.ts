@@ -1,6 +1,6 @@
 import { InvalidConfigError, UnknownNamespaceError } from './errors.js';
-import type { Queryable } from './executor.js';
 import { assertIdentifier, assertLogicalName, quoteIdent, quoteQualified } from './names.js';
+import type { Sql } from './sql/context.js';
 
 export interface CaptureOptions {
   namespace: string;
@@ -12,12 +12,12 @@ export interface CaptureOptions {
  * Installs (or replaces) an AFTER ROW trigger that appends every INSERT/UPDATE/DELETE of `table` to the
  * log with before and after images. Trigger arguments are string literals, so they are validated names.
  */
-export async function captureTable(db: Queryable, schema: string, table: string, options: CaptureOptions) {
+export async function captureTable(sql: Sql, table: string, options: CaptureOptions) {
+  const { db, schemaName: schema, schema: q } = sql;
   const qualified = quoteQualified('table', table);
   assertLogicalName('namespace', options.namespace);
   assertIdentifier('column', options.keyColumn);
   const trigger = quoteIdent('trigger', triggerName(schema));
-  const q = quoteIdent('schema', schema);
   // Checked here: otherwise the trigger would make every later write to the table fail with WB001.
   const known = await db.query(`select 1 from ${q}.namespaces where name = $1`, [options.namespace]);
   if (known.rows.length === 0) throw new UnknownNamespaceError(options.namespace);
@@ -39,7 +39,8 @@ export async function captureTable(db: Queryable, schema: string, table: string,
   );
 }
 
-export async function uncaptureTable(db: Queryable, schema: string, table: string) {
+export async function uncaptureTable(sql: Sql, table: string) {
+  const { db, schemaName: schema } = sql;
   await db.query(
     `drop trigger if exists ${quoteIdent('trigger', triggerName(schema))} on ${quoteQualified('table', table)}`,
   );

@@ -1,6 +1,6 @@
 import type { Entry, EntryRow } from './entry.js';
 import { entryFromRow } from './entry.js';
-import type { Queryable } from './executor.js';
+import type { Sql } from './sql/context.js';
 
 export type DeadLetterStatus = 'dead' | 'blocking' | 'redriven' | 'discarded';
 
@@ -50,17 +50,13 @@ const OPEN: DeadLetterStatus[] = ['dead', 'blocking'];
 
 /** Entries whose retries ran out, and the operator's two verbs: redrive (deliver again) and discard. */
 export class DeadLetters {
-  constructor(
-    private readonly db: Queryable,
-    private readonly schema: string,
-    private readonly channel: string,
-  ) {}
+  constructor(private readonly sql: Sql) {}
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
     const { where, values } = this.#where(filter);
     values.push(filter.limit ?? 100);
-    const { rows } = await this.db.query<DeadLetterRow>(
-      `select * from ${this.schema}.dead_letters where ${where} order by entry_id limit $${values.length}`,
+    const { rows } = await this.sql.db.query<DeadLetterRow>(
+      `select * from ${this.sql.schema}.dead_letters where ${where} order by entry_id limit $${values.length}`,
       values,
     );
     return rows.map(fromRow);
@@ -73,8 +69,8 @@ export class DeadLetters {
    */
   async redrive(selection: string[] | DeadLetterFilter): Promise<number> {
     const { where, values } = this.#selection(selection);
-    const s = this.schema;
-    const { rows } = await this.db.query<{ n: number }>(
+    const s = this.sql.schema;
+    const { rows } = await this.sql.db.query<{ n: number }>(
       `with chosen as (
          update ${s}.dead_letters d set status = 'redriven', resolved_at = now()
           where ${where} and d.status in ('dead', 'blocking')
@@ -97,7 +93,7 @@ export class DeadLetters {
        select (select count(*) from chosen)::int as n, (select count(*) from unblocked) as u,
               (select count(*) from requeued) as r, pg_notify($${values.length + 1}, string_agg(distinct namespace, ','))
          from chosen`,
-      [...values, this.channel],
+      [...values, this.sql.channel],
     );
     return rows[0]?.n ?? 0;
   }
@@ -105,8 +101,8 @@ export class DeadLetters {
   /** Gives up on open dead letters for good; a blocked key moves on to its next entry. Returns how many. */
   async discard(selection: string[] | DeadLetterFilter): Promise<number> {
     const { where, values } = this.#selection(selection);
-    const s = this.schema;
-    const { rows } = await this.db.query<{ n: number }>(
+    const s = this.sql.schema;
+    const { rows } = await this.sql.db.query<{ n: number }>(
       `with chosen as (
          update ${s}.dead_letters d set status = 'discarded', resolved_at = now()
           where ${where} and d.status in ('dead', 'blocking')
@@ -121,7 +117,7 @@ export class DeadLetters {
        select (select count(*) from chosen)::int as n, (select count(*) from unparked) as u,
               pg_notify($${values.length + 1}, string_agg(distinct namespace, ','))
          from chosen`,
-      [...values, this.channel],
+      [...values, this.sql.channel],
     );
     return rows[0]?.n ?? 0;
   }

@@ -2,6 +2,7 @@ import { raisedError } from './database-errors.js';
 import { InboxError, InvalidConfigError } from './errors.js';
 import { type Executor, toQueryable } from './executor.js';
 import { assertLogicalName } from './names.js';
+import type { Sql } from './sql/context.js';
 
 export interface InboxOptions {
   /**
@@ -20,7 +21,7 @@ export interface InboxOptions {
  */
 export class Inbox {
   constructor(
-    private readonly schema: string,
+    private readonly sql: Sql,
     readonly name: string,
     private readonly options: InboxOptions = {},
   ) {
@@ -52,7 +53,7 @@ export class Inbox {
     }
     try {
       const { rows } = await toQueryable(executor).query<{ accepted: boolean }>(
-        `select ${this.schema}.inbox_accept($1, $2, $3) as accepted`,
+        `select ${this.sql.schema}.inbox_accept($1, $2, $3) as accepted`,
         [this.name, messageId, this.options.retentionDays ?? null],
       );
       return rows[0]!.accepted;

@@ -1,3 +1,4 @@
+export type { AuditFilter, AuditRow } from './audit.js';
 export type { CaptureOptions } from './capture.js';
 export type { DeadLetter, DeadLetterFilter, DeadLetterStatus, DeadLetters } from './dead-letters.js';
 export { Dispatcher } from './dispatch/dispatcher.js';

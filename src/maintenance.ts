@@ -1,4 +1,4 @@
-import type { Queryable } from './executor.js';
+import type { Sql } from './sql/context.js';
 
 export interface MaintenanceResult {
   /** Day partitions created ahead. */
@@ -11,7 +11,8 @@ export interface MaintenanceResult {
  * Creates the next week's day partitions of the log and drops the expired ones that every target has
  * passed; the same for the inbox's, dropped after the longest inbox retention. Dispatchers run it on a pg-boss schedule; `walbox maintain` runs it by hand.
  */
-export async function maintain(db: Queryable, schema: string, daysAhead = 7): Promise<MaintenanceResult> {
+export async function maintain(sql: Sql, daysAhead = 7): Promise<MaintenanceResult> {
+  const { db, schema } = sql;
   const { rows } = await db.query<{ created: number }>(`select ${schema}.ensure_partitions($1) as created`, [
     daysAhead,
   ]);

@@ -1,5 +1,5 @@
 import { InvalidConfigError } from './errors.js';
-import type { Queryable } from './executor.js';
+import type { Sql } from './sql/context.js';
 import { logPartitions, transactionEntriesSql } from './sql/transaction-entries.js';
 
 /** Where one part of a mutation stands at its target. */
@@ -56,10 +56,7 @@ const ENTRY_ID = /^\d{1,19}$/;
  * targets. What a support engineer asks after an incident: "did this user's change reach every store?"
  */
 export class Mutations {
-  constructor(
-    private readonly db: Queryable,
-    private readonly schema: string,
-  ) {}
+  constructor(private readonly sql: Sql) {}
 
   /**
    * Each part of the mutation (entry x target) and its state: applied (the target's cursor passed it and it
@@ -69,8 +66,8 @@ export class Mutations {
    */
   async status(ref: MutationRef): Promise<MutationStatus> {
     const { xid, ids } = parseRef(ref);
-    const s = this.schema;
-    const { rows } = await this.db.query<PartRow>(
+    const s = this.sql.schema;
+    const { rows } = await this.sql.db.query<PartRow>(
       `with found as (
          ${transactionEntriesSql(s, '$1', '$3', '$4')}
           where $1::xid8 is not null
@@ -114,7 +111,7 @@ export class Mutations {
             where d.entry_id = e.id and d.target = t.target and d.status in ('dead', 'blocking', 'discarded')
             order by d.id desc limit 1) d on true
         order by e.id, t.target`,
-      [xid, ids, ...(xid === null ? [[], []] : Object.values(await logPartitions(this.db, s)))],
+      [xid, ids, ...(xid === null ? [[], []] : Object.values(await logPartitions(this.sql)))],
     );
     const counts: Record<PartState, number> = { applied: 0, pending: 0, retrying: 0, dead: 0 };
     for (const r of rows) counts[r.state]++;

@@ -8,6 +8,7 @@ import {
   namespaceFromRow,
   resolveNamespaceConfig,
 } from './namespace-config.js';
+import type { Sql } from './sql/context.js';
 
 export interface UpsertOptions {
   /** Change `partitions` or `ordering` even while entries are undelivered (breaks their per-key order). */
@@ -22,8 +23,7 @@ export class Namespaces {
   readonly #cache = new Map<string, { config: NamespaceConfig; at: number }>();
 
   constructor(
-    private readonly db: Queryable,
-    private readonly schema: string,
+    private readonly sql: Sql,
     private readonly cacheTtlMs = 5000,
   ) {}
 
@@ -37,8 +37,8 @@ export class Namespaces {
     let rows: NamespaceRow[];
     try {
       // One function call: the check and the write share a transaction holding the namespace lock.
-      ({ rows } = await this.db.query<NamespaceRow>(
-        `select ${COLUMNS} from ${this.schema}.upsert_namespace($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      ({ rows } = await this.sql.db.query<NamespaceRow>(
+        `select ${COLUMNS} from ${this.sql.schema}.upsert_namespace($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
         [
           c.name,
           c.ordering,
@@ -58,12 +58,12 @@ export class Namespaces {
   }
 
   async get(name: string): Promise<NamespaceConfig | undefined> {
-    return this.#fetch(this.db, name);
+    return this.#fetch(this.sql.db, name);
   }
 
   async list(): Promise<NamespaceConfig[]> {
-    const { rows } = await this.db.query<NamespaceRow>(
-      `select ${COLUMNS} from ${this.schema}.namespaces order by name`,
+    const { rows } = await this.sql.db.query<NamespaceRow>(
+      `select ${COLUMNS} from ${this.sql.schema}.namespaces order by name`,
     );
     return rows.map((r) => this.#remember(namespaceFromRow(r)));
   }
@@ -88,7 +88,7 @@ export class Namespaces {
 
   async #fetch(via: Queryable, name: string): Promise<NamespaceConfig | undefined> {
     const { rows } = await via.query<NamespaceRow>(
-      `select ${COLUMNS} from ${this.schema}.namespaces where name = $1`,
+      `select ${COLUMNS} from ${this.sql.schema}.namespaces where name = $1`,
       [name],
     );
     if (!rows[0]) {

@@ -1,7 +1,7 @@
 import { InvalidConfigError } from './errors.js';
-import type { Queryable } from './executor.js';
 import { parseRef } from './mutations.js';
 import { assertLogicalName } from './names.js';
+import type { Sql } from './sql/context.js';
 import { logPartitions, transactionEntriesSql } from './sql/transaction-entries.js';
 
 /** A range of one namespace's log, re-delivered to one target. */
@@ -30,13 +30,9 @@ export type ReplayOptions = RangeReplayOptions | MutationReplayOptions;
  * keys. For corruption recovery: restore the store from a backup, then replay from the backup's point.
  * Returns how many entries were queued.
  */
-export async function replay(
-  db: Queryable,
-  schema: string,
-  channel: string,
-  o: ReplayOptions,
-): Promise<number> {
-  if ('transactionId' in o) return replayMutation(db, schema, channel, o);
+export async function replay(sql: Sql, o: ReplayOptions): Promise<number> {
+  if ('transactionId' in o) return replayMutation(sql, o);
+  const { db, schema, channel } = sql;
   assertLogicalName('namespace', o.namespace);
   assertLogicalName('target', o.target);
   for (const [field, v] of [
@@ -68,12 +64,8 @@ export async function replay(
  * of the same keys, in log order per key: the mutation is re-applied as it was, where a sink's version guard
  * lets it (a store restored from a backup, a target that lost it).
  */
-async function replayMutation(
-  db: Queryable,
-  schema: string,
-  channel: string,
-  o: MutationReplayOptions,
-): Promise<number> {
+async function replayMutation(sql: Sql, o: MutationReplayOptions): Promise<number> {
+  const { db, schema, channel } = sql;
   const { xid } = parseRef({ transactionId: o.transactionId });
   if (o.target !== undefined) assertLogicalName('target', o.target);
   const { rows } = await db.query<{ n: number }>(
@@ -88,7 +80,7 @@ async function replayMutation(
      ),
      woken as (select pg_notify($3, q.namespace) from (select distinct namespace from queued) q)
      select (select count(*)::int from queued) as n, (select count(*) from woken) as woken`,
-    [xid, o.target ?? null, channel, ...Object.values(await logPartitions(db, schema))],
+    [xid, o.target ?? null, channel, ...Object.values(await logPartitions(sql))],
   );
   return rows[0]?.n ?? 0;
 }

@@ -1,6 +1,6 @@
 import type { Entry, EntryRow } from './entry.js';
 import { ENTRY_COLUMNS, entryFromRow } from './entry.js';
-import type { Queryable } from './executor.js';
+import type { Sql } from './sql/context.js';
 
 /**
  * A reader's position in one (namespace, partition) of the log, PgQ-style: `prev` is the snapshot taken when
@@ -27,14 +27,14 @@ export interface ReadResult {
  * transactions (only visibility in the new snapshot matters, not the global xmin).
  */
 export async function readBatch(
-  db: Queryable,
-  schema: string,
+  sql: Sql,
   where: { namespace: string; partition: number },
   position: LogPosition,
   limit: number,
   /** Only entries addressed to this target (the window still advances past the others). */
   target?: string,
 ): Promise<ReadResult> {
+  const { db, schema } = sql;
   let cur = position.cur;
   if (cur === null) {
     // Its own statement, before the SELECT: under READ COMMITTED the SELECT's snapshot is then at least as

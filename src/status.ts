@@ -1,6 +1,6 @@
 import { InvalidConfigError, UnknownNamespaceError } from './errors.js';
-import type { Queryable } from './executor.js';
 import { assertLogicalName } from './names.js';
+import type { Sql } from './sql/context.js';
 
 export interface StatusOptions {
   /** One namespace; default: all. */
@@ -76,11 +76,8 @@ interface LagRow {
 }
 
 /** Delivery lag per target (and partition), read from <schema>.delivery_lag(). */
-export async function readStatus(
-  db: Queryable,
-  schema: string,
-  options: StatusOptions = {},
-): Promise<TargetStatus[]> {
+export async function readStatus(sql: Sql, options: StatusOptions = {}): Promise<TargetStatus[]> {
+  const { db, schema } = sql;
   const { namespace, cap = 100_000 } = options;
   if (namespace !== undefined) assertLogicalName('namespace', namespace);
   if (!Number.isInteger(cap) || cap < 1 || cap > 100_000_000) {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { z } from 'zod';
 import { appendEntries } from './append.js';
+import { type AuditFilter, type AuditRow, readAudit } from './audit.js';
 import { type CaptureOptions, captureTable, uncaptureTable } from './capture.js';
 import { explainError } from './database-errors.js';
 import { DeadLetters } from './dead-letters.js';
@@ -8,15 +9,15 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import type { DispatcherOptions } from './dispatch/dispatcher-config.js';
 import type { Sink } from './dispatch/sink.js';
 import type { AppendedEntry, EntryInput } from './entry.js';
-import { type Executor, type Queryable, toQueryable } from './executor.js';
+import { type Executor, toQueryable } from './executor.js';
 import { Inbox, type InboxOptions } from './inbox.js';
 import { type MaintenanceResult, maintain } from './maintenance.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { Mutations } from './mutations.js';
-import { quoteIdent } from './names.js';
 import { Namespaces } from './namespaces.js';
 import { type ReplayOptions, replay } from './replay.js';
 import { type LogPosition, type ReadResult, readBatch } from './snapshot-reader.js';
+import { type Sql, sqlContext } from './sql/context.js';
 import { readStatus, type StatusOptions, type TargetStatus } from './status.js';
 import { TypedNamespace } from './typed-namespace.js';
 import { resolveWalboxConfig, type WalboxConfig } from './walbox-config.js';
@@ -30,8 +31,7 @@ export class Walbox {
   readonly mutations: Mutations;
   readonly pool: pg.Pool;
   readonly #ownsPool: boolean;
-  readonly #q: string;
-  readonly #db: Queryable;
+  readonly #sql: Sql;
   readonly #onError: ((err: Error) => void) | undefined;
   /** Running dispatchers of this walbox: where background errors go when no onError was given. */
   readonly #dispatchers = new Set<Dispatcher>();
@@ -40,14 +40,13 @@ export class Walbox {
   constructor(config: WalboxConfig) {
     const c = resolveWalboxConfig(config);
     this.schema = c.schema;
-    this.#q = quoteIdent('schema', c.schema);
     this.#ownsPool = c.pool === undefined;
     this.#onError = c.onError;
     this.pool = c.pool ?? this.#createPool(c.connectionString!);
-    this.#db = toQueryable(this.pool);
-    this.namespaces = new Namespaces(this.#db, this.#q, c.namespaceCacheMs);
-    this.deadLetters = new DeadLetters(this.#db, this.#q, this.channel);
-    this.mutations = new Mutations(this.#db, this.#q);
+    this.#sql = sqlContext(toQueryable(this.pool), c.schema);
+    this.namespaces = new Namespaces(this.#sql, c.namespaceCacheMs);
+    this.deadLetters = new DeadLetters(this.#sql);
+    this.mutations = new Mutations(this.#sql);
   }
 
   /**
@@ -79,13 +78,13 @@ export class Walbox {
 
   /** Appends one entry on the caller's executor: durable when its transaction commits, gone if it rolls back. */
   async append<P = unknown>(executor: Executor, entry: EntryInput<P>): Promise<AppendedEntry<P>> {
-    const [stored] = await appendEntries(this.#q, this.namespaces, executor, [entry]);
+    const [stored] = await appendEntries(this.#sql, this.namespaces, executor, [entry]);
     return stored as AppendedEntry<P>;
   }
 
   /** Appends many entries in one statement (one round trip), all or nothing. */
   async appendMany(executor: Executor, entries: readonly EntryInput[]): Promise<AppendedEntry[]> {
-    return appendEntries(this.#q, this.namespaces, executor, entries);
+    return appendEntries(this.#sql, this.namespaces, executor, entries);
   }
 
   /** A handle whose appends are type-checked against `payloadSchema` at compile time and at run time. */
@@ -95,11 +94,11 @@ export class Walbox {
 
   /** Installs a trigger that appends every INSERT/UPDATE/DELETE of `table` with before and after images. */
   captureTable(table: string, options: CaptureOptions, executor?: Executor): Promise<void> {
-    return captureTable(executor ? toQueryable(executor) : this.#db, this.schema, table, options);
+    return captureTable(this.#on(executor), table, options);
   }
 
   uncaptureTable(table: string, executor?: Executor): Promise<void> {
-    return uncaptureTable(executor ? toQueryable(executor) : this.#db, this.schema, table);
+    return uncaptureTable(this.#on(executor), table);
   }
 
   /**
@@ -112,10 +111,8 @@ export class Walbox {
     limit = 1000,
     executor?: Executor,
   ): Promise<ReadResult> {
-    const db = executor ? toQueryable(executor) : this.#db;
     return readBatch(
-      db,
-      this.#q,
+      this.#on(executor),
       { namespace: where.namespace, partition: where.partition ?? 0 },
       position,
       limit,
@@ -131,9 +128,7 @@ export class Walbox {
     const dispatcher = new Dispatcher(
       {
         pool: this.pool,
-        db: this.#db,
-        schema: this.schema,
-        quotedSchema: this.#q,
+        sql: this.#sql,
         namespaces: this.namespaces,
       },
       sinks,
@@ -150,7 +145,7 @@ export class Walbox {
    * many (entry, target) pairs were queued.
    */
   replay(options: ReplayOptions): Promise<number> {
-    return replay(this.#db, this.#q, this.channel, options);
+    return replay(this.#sql, options);
   }
 
   /**
@@ -158,22 +153,32 @@ export class Walbox {
    * yet, the lag of the oldest, what is parked, blocked or dead-lettered, and which dispatcher drains it.
    */
   status(options?: StatusOptions): Promise<TargetStatus[]> {
-    return readStatus(this.#db, this.#q, options);
+    return readStatus(this.#sql, options);
+  }
+
+  /** The newest rows of the audit view that match (key, namespace, actor), oldest first. */
+  audit(filter?: AuditFilter): Promise<AuditRow[]> {
+    return readAudit(this.#sql, filter);
   }
 
   /** An inbox: consumers of a bus record processed message ids in their own transactions (see Inbox). */
   inbox(name: string, options?: InboxOptions): Inbox {
-    return new Inbox(this.#q, name, options);
+    return new Inbox(this.#sql, name, options);
   }
 
   /** Creates upcoming day partitions and drops expired, fully delivered ones (dispatchers also do this). */
   maintain(): Promise<MaintenanceResult> {
-    return maintain(this.#db, this.#q);
+    return maintain(this.#sql);
   }
 
   /** The LISTEN/NOTIFY channel appends and operator actions wake dispatchers on. */
   get channel(): string {
-    return `walbox_${this.schema}`;
+    return this.#sql.channel;
+  }
+
+  /** The SQL context over the caller's executor, or the pool. */
+  #on(executor: Executor | undefined): Sql {
+    return executor ? this.#sql.on(toQueryable(executor)) : this.#sql;
   }
 
   /** Ends the pool if walbox created it; a pool passed in stays the caller's to end. Idempotent. */

@@ -69,9 +69,12 @@ describe('mutations', () => {
     running.push(d);
     await d.start();
     await until(
-      async () => (await walbox.mutations.status(xid)).counts.retrying === 2,
+      async () => {
+        const { counts } = await walbox.mutations.status(xid);
+        return counts.retrying === 2 && counts.applied === 3;
+      },
       20_000,
-      'the cache parts to retry',
+      'the other stores to apply it while the cache parts retry',
     );
     const down = await walbox.mutations.status(xid);
     expect(down.complete).toBe(false);

@@ -1,4 +1,4 @@
-import type { Queryable } from '../executor.js';
+import type { Sql } from '../sql/context.js';
 import type { CursorState, PartitionRef } from './step-types.js';
 
 interface CursorRow {
@@ -16,8 +16,7 @@ interface CursorRow {
  */
 export class CursorLease {
   constructor(
-    private readonly db: Queryable,
-    private readonly schema: string,
+    private readonly sql: Sql,
     readonly ref: PartitionRef,
     readonly owner: string,
     readonly leaseMs: number,
@@ -25,8 +24,8 @@ export class CursorLease {
 
   /** The cursor if the lease was free, lapsed or already ours; undefined if another live holder has it. */
   async acquire(): Promise<CursorState | undefined> {
-    const { rows } = await this.db.query<CursorRow>(
-      `insert into ${this.schema}.cursors as c (namespace, target, partition, lease_owner, lease_until)
+    const { rows } = await this.sql.db.query<CursorRow>(
+      `insert into ${this.sql.schema}.cursors as c (namespace, target, partition, lease_owner, lease_until)
        values ($1, $2, $3, $4, clock_timestamp() + make_interval(secs => $5::float8 / 1000))
        on conflict (namespace, target, partition) do update
           set lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
@@ -47,8 +46,8 @@ export class CursorLease {
 
   /** Extends the lease; false if it lapsed meanwhile (another dispatcher may hold it now). */
   async renew(): Promise<boolean> {
-    const { rows } = await this.db.query(
-      `update ${this.schema}.cursors
+    const { rows } = await this.sql.db.query(
+      `update ${this.sql.schema}.cursors
           set lease_until = clock_timestamp() + make_interval(secs => $5::float8 / 1000)
         where namespace = $1 and target = $2 and partition = $3
           and lease_owner = $4 and lease_until > clock_timestamp()
@@ -59,8 +58,8 @@ export class CursorLease {
   }
 
   async release(): Promise<void> {
-    await this.db.query(
-      `update ${this.schema}.cursors set lease_owner = null, lease_until = null
+    await this.sql.db.query(
+      `update ${this.sql.schema}.cursors set lease_owner = null, lease_until = null
         where namespace = $1 and target = $2 and partition = $3 and lease_owner = $4`,
       [this.ref.namespace, this.ref.target, this.ref.partition, this.owner],
     );
@@ -72,9 +71,9 @@ export class CursorLease {
    * and a past not_before there would make the drain spin.
    */
   async nextDue(): Promise<Date | null> {
-    const { rows } = await this.db.query<{ at: Date | null }>(
+    const { rows } = await this.sql.db.query<{ at: Date | null }>(
       `select min(h.not_before) as at from (
-         select distinct on (key) not_before, blocked from ${this.schema}.parked
+         select distinct on (key) not_before, blocked from ${this.sql.schema}.parked
           where namespace = $1 and target = $2 and partition = $3
           order by key, entry_id) h
         where not h.blocked`,

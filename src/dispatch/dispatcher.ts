@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 import { explainError } from '../database-errors.js';
-import type { Queryable } from '../executor.js';
 import { maintain } from '../maintenance.js';
 import type { Namespaces } from '../namespaces.js';
+import type { Sql } from '../sql/context.js';
 import {
   type DispatcherOptions,
   type ResolvedDispatcherConfig,
@@ -23,10 +23,7 @@ import { WorkFinder } from './work-finder.js';
 /** What the dispatcher needs from Walbox: no more. */
 export interface DispatcherDeps {
   pool: pg.Pool;
-  db: Queryable;
-  /** Unquoted and quoted schema name. */
-  schema: string;
-  quotedSchema: string;
+  sql: Sql;
   namespaces: Namespaces;
 }
 
@@ -43,7 +40,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   readonly #active = new Map<string, { drain: PartitionDrain; done: Promise<DrainEnd> }>();
   /** When a drain of each partition was last asked for because of a NOTIFY. */
   readonly #notifiedAt = new Map<string, number>();
-  readonly #drainDb: Queryable;
+  readonly #drainSql: Sql;
   readonly #supervisor: Supervisor;
   #queue: DrainQueue | undefined;
   #router: NotificationRouter | undefined;
@@ -61,16 +58,17 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.config = resolveDispatcherConfig(options);
     if (Object.keys(sinks).length === 0) throw new TypeError('walbox: a dispatcher needs at least one sink');
     this.#sinks = new Map(Object.entries(sinks));
-    const finder = new WorkFinder(deps.db, deps.quotedSchema, [...this.#sinks.keys()], this.id);
+    const finder = new WorkFinder(deps.sql, [...this.#sinks.keys()], this.id);
     this.#supervisor = new Supervisor({
       find: () => finder.pending(),
       onPartition: (ref) => this.#drainSoon(ref),
       onError: (err) => this.#error(err),
       everyMs: this.config.wakeup === 'poll' ? this.config.pollIntervalMs : this.config.superviseMs,
     });
-    this.#drainDb = this.config.preparedStatements
-      ? deps.db
-      : { query: (text, values) => deps.db.query(text, values) }; // drops { prepare: true }
+    const db = deps.sql.db;
+    this.#drainSql = this.config.preparedStatements
+      ? deps.sql
+      : deps.sql.on({ query: (text, values) => db.query(text, values) }); // drops { prepare: true }
   }
 
   /**
@@ -88,11 +86,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   async #start(): Promise<void> {
     this.#state = 'starting';
-    const { pool, schema } = this.deps;
+    const { pool, sql } = this.deps;
     // Before anything starts: behind a transaction pooler, LISTEN would never wake this process (silently)
     // and prepared statements would fail now and then.
     await assertSessionFeatures(pool.options, this.config);
-    const queue = await DrainQueue.start(pool, schema, (err) => this.#error(err));
+    const queue = await DrainQueue.start(pool, sql.schemaName, (err) => this.#error(err));
     this.#queue = queue;
     const pollMs = Math.max(100, this.config.pollIntervalMs);
     for (const target of this.#sinks.keys()) {
@@ -105,8 +103,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (this.config.wakeup === 'listen') {
       this.#router = new NotificationRouter({
         connection: pool.options,
-        channel: `walbox_${schema}`,
-        db: this.deps.db,
+        channel: sql.channel,
+        db: sql.db,
         namespaces: this.deps.namespaces,
         targets: new Set(this.#sinks.keys()),
         onPartition: (ref) => this.#notified(ref),
@@ -148,7 +146,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   }
 
   async #maintain(): Promise<void> {
-    await maintain(this.deps.db, this.deps.quotedSchema);
+    await maintain(this.deps.sql);
   }
 
   /** A drain job fetched from the queue: drain the partition, then hand it on or schedule its next wake-up. */
@@ -159,16 +157,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (!sink || this.#state !== 'started') return;
     const k = refKey(ref);
     if (this.#active.has(k)) return; // this process already drains it
-    const drain = new PartitionDrain(
-      this.#drainDb,
-      this.deps.quotedSchema,
-      ref,
-      this.id,
-      sink,
-      this.deps.namespaces,
-      this.config,
-      { onStep: (r, outcome) => emitStep(this, r, outcome), onError: (err) => this.#error(err) },
-    );
+    const drain = new PartitionDrain(this.#drainSql, ref, this.id, sink, this.deps.namespaces, this.config, {
+      onStep: (r, outcome) => emitStep(this, r, outcome),
+      onError: (err) => this.#error(err),
+    });
     const done = drain.run(this.#stopping.signal);
     this.#active.set(k, { drain, done });
     try {

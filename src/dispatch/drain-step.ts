@@ -1,5 +1,5 @@
-import type { Queryable } from '../executor.js';
 import type { NamespaceConfig } from '../namespace-config.js';
+import type { Sql } from '../sql/context.js';
 import type { Sink } from './sink.js';
 import { applyToSink } from './sink-apply.js';
 import { gatherStep } from './step-gather.js';
@@ -7,9 +7,7 @@ import { judgeStep, planStep } from './step-judge.js';
 import type { CursorState, PartitionRef, StepOutcome } from './step-types.js';
 
 export interface StepDeps {
-  db: Queryable;
-  /** Quoted schema. */
-  schema: string;
+  sql: Sql;
   sink: Sink;
   applyTimeoutMs: number;
   signal: AbortSignal;
@@ -31,7 +29,7 @@ export async function drainStep(
 ): Promise<StepOutcome> {
   // While probing a batch that kept failing, one entry at a time (see judgeStep).
   const limit = cursor.probeUntilId !== null ? 1 : batchSize;
-  const gathered = await gatherStep(deps.db, deps.schema, ref, deps.owner, cursor, limit);
+  const gathered = await gatherStep(deps.sql, ref, deps.owner, cursor, limit);
   const plan = planStep(gathered, cursor);
   const applied =
     plan.deliver.length === 0

@@ -1,7 +1,7 @@
 import { raisedError } from '../database-errors.js';
 import { LeaseLostError } from '../errors.js';
-import type { Queryable } from '../executor.js';
 import type { Namespaces } from '../namespaces.js';
+import type { Sql } from '../sql/context.js';
 import { CursorLease } from './cursor-lease.js';
 import type { ResolvedDispatcherConfig } from './dispatcher-config.js';
 import { drainStep } from './drain-step.js';
@@ -33,8 +33,7 @@ export class PartitionDrain {
   readonly #lease: CursorLease;
 
   constructor(
-    private readonly db: Queryable,
-    private readonly schema: string,
+    private readonly sql: Sql,
     readonly ref: PartitionRef,
     private readonly owner: string,
     private readonly sink: Sink,
@@ -42,7 +41,7 @@ export class PartitionDrain {
     private readonly config: ResolvedDispatcherConfig,
     private readonly hooks: DrainHooks,
   ) {
-    this.#lease = new CursorLease(db, schema, ref, owner, config.leaseMs);
+    this.#lease = new CursorLease(sql, ref, owner, config.leaseMs);
   }
 
   async run(signal: AbortSignal): Promise<DrainEnd> {
@@ -88,12 +87,11 @@ export class PartitionDrain {
         await this.wakeup.sleep(Math.min(cursor.retryAt.getTime(), deadline) - Date.now(), stop, false);
         continue;
       }
-      const ns = await this.namespaces.require(this.ref.namespace, this.db);
+      const ns = await this.namespaces.require(this.ref.namespace, this.sql.db);
       this.wakeup.clear();
       const outcome = await drainStep(
         {
-          db: this.db,
-          schema: this.schema,
+          sql: this.sql,
           sink: this.sink,
           applyTimeoutMs,
           signal: stop,
@@ -140,8 +138,8 @@ export class PartitionDrain {
   }
 
   async #record(o: StepOutcome): Promise<void> {
-    await this.db.query(
-      `select ${this.schema}.record_step($1::json)`,
+    await this.sql.db.query(
+      `select ${this.sql.schema}.record_step($1::json)`,
       [
         JSON.stringify({
           ...this.ref,

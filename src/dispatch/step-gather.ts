@@ -1,7 +1,7 @@
 import { ENTRY_COLUMNS, type EntryRow, entryFromRow } from '../entry.js';
 import { LeaseLostError } from '../errors.js';
-import type { Queryable } from '../executor.js';
 import { readBatch } from '../snapshot-reader.js';
+import type { Sql } from '../sql/context.js';
 import { headIsDue, parkedHeadsSql } from '../sql/parked-heads.js';
 import { offerParked } from './step-judge.js';
 import { startStep } from './step-start.js';
@@ -21,24 +21,23 @@ interface ParkedRow extends EntryRow {
  * parked. Throws LeaseLostError, having read nothing, when the lease lapsed.
  */
 export async function gatherStep(
-  db: Queryable,
-  schema: string,
+  sql: Sql,
   ref: PartitionRef,
   owner: string,
   cursor: CursorState,
   limit: number,
 ): Promise<Gathered> {
   // The clock, a snapshot, the lease check and, when nothing is parked, the read itself: one statement.
-  const first = await startStep(db, schema, ref, owner, cursor.position, limit);
+  const { db, schema } = sql;
+  const first = await startStep(sql, ref, owner, cursor.position, limit);
   if (!first.held) throw new LeaseLostError(ref);
   const { now, hasParked } = first;
-  const parked = hasParked ? await readParked(db, schema, ref, now, limit) : [];
+  const parked = hasParked ? await readParked(sql, ref, now, limit) : [];
   const room = limit - offerParked(parked).deliver.length;
   const start = { ...cursor.position, cur: cursor.position.cur ?? first.snap };
-  let read =
-    room <= 0 ? undefined : (first.read ?? (await readBatch(db, schema, ref, start, room, ref.target)));
+  let read = room <= 0 ? undefined : (first.read ?? (await readBatch(sql, ref, start, room, ref.target)));
   // A probe offers one entry alone, by design; any other batch holds its source transactions whole.
-  if (read && cursor.probeUntilId === null) read = await completeTransactions(db, schema, ref, read);
+  if (read && cursor.probeUntilId === null) read = await completeTransactions(sql, ref, read);
   const parkedPerKey = new Map<string, number>();
   const keys = [...new Set(read?.entries.map((e) => e.key))];
   if (hasParked && keys.length > 0) {
@@ -55,13 +54,8 @@ export async function gatherStep(
 }
 
 /** The parked entries of keys whose head is due and not blocked, in id order, at most `limit`. */
-async function readParked(
-  db: Queryable,
-  schema: string,
-  ref: PartitionRef,
-  now: Date,
-  limit: number,
-): Promise<ParkedEntry[]> {
+async function readParked(sql: Sql, ref: PartitionRef, now: Date, limit: number): Promise<ParkedEntry[]> {
+  const { db, schema } = sql;
   const { rows } = await db.query<ParkedRow>(
     `select ${ENTRY_COLUMNS}, p.attempts, p.first_failed_at, (p.not_before is null or p.not_before <= $4) as due
        from ${schema}.parked p

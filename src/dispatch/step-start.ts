@@ -1,6 +1,6 @@
 import { type EntryRow, entryFromRow } from '../entry.js';
-import type { Queryable } from '../executor.js';
 import { afterRead, type LogPosition, type ReadResult, windowSql } from '../snapshot-reader.js';
+import type { Sql } from '../sql/context.js';
 
 export interface StepStart {
   /** The database clock, for delays and backoff. */
@@ -33,13 +33,13 @@ interface StartRow extends EntryRow {
  * caller then stores it.)
  */
 export async function startStep(
-  db: Queryable,
-  schema: string,
+  sql: Sql,
   ref: { namespace: string; target: string; partition: number },
   owner: string,
   position: LogPosition,
   limit: number,
 ): Promise<StepStart> {
+  const { db, schema } = sql;
   const { rows } = await db.query<StartRow>(
     `with s as materialized (
        select clock_timestamp() as now_, pg_current_snapshot() as snap_,

@@ -1,6 +1,6 @@
 import { ENTRY_COLUMNS, type Entry, type EntryRow, entryFromRow } from '../entry.js';
-import type { Queryable } from '../executor.js';
 import type { ReadResult } from '../snapshot-reader.js';
+import type { Sql } from '../sql/context.js';
 import type { PartitionRef } from './step-types.js';
 
 /**
@@ -16,11 +16,11 @@ import type { PartitionRef } from './step-types.js';
  * the day partitions the batch's own entries are in.
  */
 export async function completeTransactions(
-  db: Queryable,
-  schema: string,
+  sql: Sql,
   ref: PartitionRef,
   read: ReadResult,
 ): Promise<ReadResult> {
+  const { db, schema } = sql;
   const { next } = read;
   if (next.afterId === null || next.cur === null || read.entries.length === 0) return read; // the window closed
   const entries = [...read.entries];

@@ -1,4 +1,4 @@
-import type { Queryable } from '../executor.js';
+import type { Sql } from '../sql/context.js';
 import type { PartitionRef } from './step-types.js';
 
 /**
@@ -9,16 +9,15 @@ import type { PartitionRef } from './step-types.js';
  */
 export class WorkFinder {
   constructor(
-    private readonly db: Queryable,
-    private readonly schema: string,
+    private readonly sql: Sql,
     private readonly targets: string[],
     private readonly owner: string,
   ) {}
 
   async pending(): Promise<PartitionRef[]> {
-    const s = this.schema;
+    const { db, schema: s } = this.sql;
     // Cursors for every (namespace, target, partition) a namespace declares, so new ones are found too.
-    await this.db.query(
+    await db.query(
       `insert into ${s}.cursors (namespace, target, partition)
        select n.name, t.target, p.partition
          from ${s}.namespaces n
@@ -30,7 +29,7 @@ export class WorkFinder {
     );
     // The xid conditions are written so that they are index ranges (see readBatch): otherwise an up-to-date
     // cursor scanned all of its partition's past entries (1.4 s per call at 1M entries).
-    const { rows } = await this.db.query<PartitionRef>(
+    const { rows } = await db.query<PartitionRef>(
       `select c.namespace, c.target, c.partition
          from ${s}.cursors c
         where c.target = any($1::text[])

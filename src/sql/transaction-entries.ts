@@ -1,10 +1,8 @@
-import type { Queryable } from '../executor.js';
+import type { Sql } from './context.js';
 
 /** Every (namespace, partition) of the log: each namespace's partitions, and any other one a cursor still reads. */
-export async function logPartitions(
-  db: Queryable,
-  schema: string,
-): Promise<{ names: string[]; partitions: number[] }> {
+export async function logPartitions(sql: Sql): Promise<{ names: string[]; partitions: number[] }> {
+  const { db, schema } = sql;
   const { rows } = await db.query<{ name: string; partition: number }>(
     `select n.name, p.partition
        from ${schema}.namespaces n

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { quoteIdent } from '../../names.js';
 import { withWalbox } from '../context.js';
 import { positiveInt } from '../parse.js';
 
@@ -20,15 +19,12 @@ export function registerAudit(program: Command): void {
     .option('--limit <n>', 'the newest n matching rows', positiveInt, 20)
     .action((o: AuditOptions, cmd: Command) =>
       withWalbox(cmd, async (walbox, out) => {
-        const { rows } = await walbox.pool.query(
-          `select * from (
-             select * from ${quoteIdent('schema', walbox.schema)}.audit
-              where ($1::text is null or key = $1) and ($2::text is null or namespace = $2)
-                and ($3::text is null or actor = $3)
-              order by id desc limit $4) newest
-            order by id`,
-          [o.key ?? null, o.namespace ?? null, o.actor ?? null, o.limit],
-        );
+        const rows = await walbox.audit({
+          ...(o.key === undefined ? {} : { key: o.key }),
+          ...(o.namespace === undefined ? {} : { namespace: o.namespace }),
+          ...(o.actor === undefined ? {} : { actor: o.actor }),
+          limit: o.limit,
+        });
         out.result(rows, (r) =>
           out.table(r, ['id', 'changed_at', 'actor', 'namespace', 'key', 'op', 'after', 'delivery']),
         );

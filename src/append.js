@@ -1,0 +1,83 @@
+import { raisedError } from './database-errors.js';
+import { entryFromRow } from './entry.js';
+import { encodeEntry } from './entry-encoding.js';
+import { EntryRejectedError, InvalidEntryError, UnknownNamespaceError } from './errors.js';
+import { toQueryable } from './executor.js';
+import { assertLogicalName } from './names.js';
+/**
+ * Validates every entry, then appends them all with one statement on the caller's executor.
+ * Nothing is sent if any entry is invalid. Results come back in input order.
+ */
+export async function appendEntries(sql, namespaces, executor, entries) {
+    if (!Array.isArray(entries))
+        throw new TypeError('walbox: appendMany expects an array of entries');
+    if (entries.length === 0)
+        return [];
+    const db = toQueryable(executor);
+    const { schema } = sql;
+    const configs = new Map();
+    const parts = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i];
+        const index = entries.length === 1 ? undefined : i;
+        if (typeof entry !== 'object' || entry === null) {
+            throw new InvalidEntryError('INVALID_ENTRY', '(entry)', 'expected an object', index);
+        }
+        let ns = configs.get(entry.namespace);
+        if (!ns) {
+            assertLogicalName('namespace', entry.namespace);
+            ns = await namespaces.require(entry.namespace, db);
+            configs.set(entry.namespace, ns);
+        }
+        parts[i] = encodeEntry(entry, ns, index);
+    }
+    let rows;
+    try {
+        // Slim: Postgres sends back what it decided (id, partition, xid, ...), not the payloads it was sent.
+        // One entry takes append_one, which skips the set-wise work of a batch (a third of the backend CPU).
+        ({ rows } =
+            parts.length === 1
+                ? await db.query(`select * from ${schema}.append_one($1::json, true)`, [parts[0]])
+                : await db.query(`select * from ${schema}.append_json($1::json, true)`, [
+                    `[${parts.join(',')}]`,
+                ]));
+    }
+    catch (err) {
+        throw translate(err, namespaces);
+    }
+    rows.sort((a, b) => a.ord - b.ord);
+    return rows.map((r) => r.duplicate ? { ...entryFromRow(r), duplicate: true } : fromInput(entries[r.ord - 1], r));
+}
+/** A new entry: the fields the caller sent, as sent, plus those Postgres decided. */
+function fromInput(input, row) {
+    return {
+        id: row.id,
+        namespace: input.namespace,
+        key: input.key,
+        partition: row.partition,
+        op: input.op,
+        payload: input.payload ?? null,
+        before: input.before ?? null,
+        headers: input.headers ?? {},
+        targets: row.targets,
+        deliverAt: row.deliver_at,
+        idempotencyKey: input.idempotencyKey ?? null,
+        xid: row.xid,
+        createdAt: row.created_at,
+        actor: row.actor,
+        duplicate: false,
+    };
+}
+/**
+ * append_json's refusals (raised for SQL callers, or on a race with a namespace change) as typed errors; a
+ * refusal that names a namespace or its limits means the cached config is stale.
+ */
+function translate(err, namespaces) {
+    const explained = raisedError(err);
+    if (explained instanceof UnknownNamespaceError)
+        namespaces.forget();
+    if (explained instanceof EntryRejectedError && explained.code === 'PAYLOAD_TOO_LARGE')
+        namespaces.forget();
+    return explained;
+}
+//# sourceMappingURL=append.js.map

@@ -1,0 +1,109 @@
+import { entryFromRow } from './entry.js';
+const OPEN = ['dead', 'blocking'];
+/** Entries whose retries ran out, and the operator's two verbs: redrive (deliver again) and discard. */
+export class DeadLetters {
+    sql;
+    constructor(sql) {
+        this.sql = sql;
+    }
+    async list(filter = {}) {
+        const { where, values } = this.#where(filter);
+        values.push(filter.limit ?? 100);
+        const { rows } = await this.sql.db.query(`select * from ${this.sql.schema}.dead_letters where ${where} order by entry_id limit $${values.length}`, values);
+        return rows.map(fromRow);
+    }
+    /**
+     * Delivers open dead letters again, in log order per key: a 'dead' one is re-queued ahead of later
+     * entries of its key still waiting; a 'blocking' one is retried, unblocking its key once it succeeds.
+     * Returns how many were redriven.
+     */
+    async redrive(selection) {
+        const { where, values } = this.#selection(selection);
+        const s = this.sql.schema;
+        const { rows } = await this.sql.db.query(`with chosen as (
+         update ${s}.dead_letters d set status = 'redriven', resolved_at = now()
+          where ${where} and d.status in ('dead', 'blocking')
+            and exists (select 1 from ${s}.entries e where e.id = d.entry_id)
+         returning d.*
+       ),
+       unblocked as (
+         update ${s}.parked p set blocked = false, attempts = 0, not_before = null, last_error = null
+           from chosen c
+          where c.status = 'redriven' and p.entry_id = c.entry_id and p.target = c.target
+            and p.namespace = c.namespace and p.partition = c.partition
+         returning p.entry_id
+       ),
+       requeued as (
+         insert into ${s}.parked (namespace, target, partition, key, entry_id)
+         select c.namespace, c.target, c.partition, c.key, c.entry_id from chosen c
+         on conflict do nothing
+         returning entry_id
+       )
+       select (select count(*) from chosen)::int as n, (select count(*) from unblocked) as u,
+              (select count(*) from requeued) as r, pg_notify($${values.length + 1}, string_agg(distinct namespace, ','))
+         from chosen`, [...values, this.sql.channel]);
+        return rows[0]?.n ?? 0;
+    }
+    /** Gives up on open dead letters for good; a blocked key moves on to its next entry. Returns how many. */
+    async discard(selection) {
+        const { where, values } = this.#selection(selection);
+        const s = this.sql.schema;
+        const { rows } = await this.sql.db.query(`with chosen as (
+         update ${s}.dead_letters d set status = 'discarded', resolved_at = now()
+          where ${where} and d.status in ('dead', 'blocking')
+         returning d.*
+       ),
+       unparked as (
+         delete from ${s}.parked p using chosen c
+          where p.entry_id = c.entry_id and p.target = c.target and p.namespace = c.namespace
+            and p.partition = c.partition and p.blocked
+         returning p.entry_id
+       )
+       select (select count(*) from chosen)::int as n, (select count(*) from unparked) as u,
+              pg_notify($${values.length + 1}, string_agg(distinct namespace, ','))
+         from chosen`, [...values, this.sql.channel]);
+        return rows[0]?.n ?? 0;
+    }
+    #selection(selection) {
+        if (Array.isArray(selection)) {
+            return { where: 'd.id = any($1::bigint[])', values: [selection] };
+        }
+        return this.#where(selection, 'd.');
+    }
+    #where(filter, prefix = '') {
+        const values = [filter.status ?? OPEN];
+        const clauses = [`${prefix}status = any($1::text[])`];
+        for (const field of ['namespace', 'target', 'key']) {
+            const v = filter[field];
+            if (v !== undefined) {
+                values.push(v);
+                clauses.push(`${prefix}${field} = $${values.length}`);
+            }
+        }
+        return { where: clauses.join(' and '), values };
+    }
+}
+function fromRow(r) {
+    return {
+        id: r.id,
+        entryId: r.entry_id,
+        namespace: r.namespace,
+        target: r.target,
+        partition: r.partition,
+        key: r.key,
+        entry: entryFromRow({
+            ...r.entry,
+            id: String(r.entry.id),
+            xid: String(r.entry.xid),
+            deliver_at: r.entry.deliver_at ? new Date(r.entry.deliver_at) : null,
+            created_at: new Date(r.entry.created_at),
+        }),
+        status: r.status,
+        attempts: r.attempts,
+        lastError: r.last_error,
+        firstFailedAt: r.first_failed_at,
+        lastFailedAt: r.last_failed_at,
+        resolvedAt: r.resolved_at,
+    };
+}
+//# sourceMappingURL=dead-letters.js.map

@@ -1,0 +1,62 @@
+/**
+ * The exclusive right to drain one (namespace, target, partition): a row lock-free lease that lapses unless
+ * its holder renews it. Creates the cursor on first use (reading from the start of the log).
+ */
+export class CursorLease {
+    sql;
+    ref;
+    owner;
+    leaseMs;
+    constructor(sql, ref, owner, leaseMs) {
+        this.sql = sql;
+        this.ref = ref;
+        this.owner = owner;
+        this.leaseMs = leaseMs;
+    }
+    /** The cursor if the lease was free, lapsed or already ours; undefined if another live holder has it. */
+    async acquire() {
+        const { rows } = await this.sql.db.query(`insert into ${this.sql.schema}.cursors as c (namespace, target, partition, lease_owner, lease_until)
+       values ($1, $2, $3, $4, clock_timestamp() + make_interval(secs => $5::float8 / 1000))
+       on conflict (namespace, target, partition) do update
+          set lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+        where c.lease_owner is null or c.lease_owner = excluded.lease_owner or c.lease_until < clock_timestamp()
+       returning prev_snapshot::text as prev, cur_snapshot::text as cur, after_id::text, failures, retry_at,
+                 probe_until_id::text`, [this.ref.namespace, this.ref.target, this.ref.partition, this.owner, this.leaseMs]);
+        const row = rows[0];
+        if (!row)
+            return undefined;
+        return {
+            position: { prev: row.prev, cur: row.cur, afterId: row.after_id },
+            failures: row.failures,
+            retryAt: row.retry_at,
+            probeUntilId: row.probe_until_id,
+        };
+    }
+    /** Extends the lease; false if it lapsed meanwhile (another dispatcher may hold it now). */
+    async renew() {
+        const { rows } = await this.sql.db.query(`update ${this.sql.schema}.cursors
+          set lease_until = clock_timestamp() + make_interval(secs => $5::float8 / 1000)
+        where namespace = $1 and target = $2 and partition = $3
+          and lease_owner = $4 and lease_until > clock_timestamp()
+        returning 1`, [this.ref.namespace, this.ref.target, this.ref.partition, this.owner, this.leaseMs]);
+        return rows.length === 1;
+    }
+    async release() {
+        await this.sql.db.query(`update ${this.sql.schema}.cursors set lease_owner = null, lease_until = null
+        where namespace = $1 and target = $2 and partition = $3 and lease_owner = $4`, [this.ref.namespace, this.ref.target, this.ref.partition, this.owner]);
+    }
+    /**
+     * When the earliest key head (its lowest parked entry) that is not blocked becomes due, if any. Only heads
+     * count: an entry queued behind its key (e.g. a delayed one behind a blocked head) is not due on its own,
+     * and a past not_before there would make the drain spin.
+     */
+    async nextDue() {
+        const { rows } = await this.sql.db.query(`select min(h.not_before) as at from (
+         select distinct on (key) not_before, blocked from ${this.sql.schema}.parked
+          where namespace = $1 and target = $2 and partition = $3
+          order by key, entry_id) h
+        where not h.blocked`, [this.ref.namespace, this.ref.target, this.ref.partition]);
+        return rows[0]?.at ?? null;
+    }
+}
+//# sourceMappingURL=cursor-lease.js.map

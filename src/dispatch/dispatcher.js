@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { explainError } from '../database-errors.js';
+import { maintain } from '../maintenance.js';
+import { resolveDispatcherConfig, } from './dispatcher-config.js';
+import { emitStep } from './dispatcher-events.js';
+import { DrainQueue } from './drain-queue.js';
+import { NotificationRouter } from './notification-router.js';
+import { PartitionDrain } from './partition-drain.js';
+import { assertSessionFeatures } from './session-probe.js';
+import { Supervisor } from './supervisor.js';
+import { WorkFinder } from './work-finder.js';
+/**
+ * The data plane in one process: the lifecycle and the partitions this process drains. Who drains what is
+ * decided elsewhere: drain jobs come from the DrainQueue (pg-boss), are asked for by NOTIFY (the
+ * NotificationRouter) and by the Supervisor, and a partition's cursor lease makes sure one process at a time
+ * drains it, whichever process fetched its job.
+ */
+export class Dispatcher extends EventEmitter {
+    deps;
+    id = randomUUID();
+    config;
+    #sinks;
+    #active = new Map();
+    /** When a drain of each partition was last asked for because of a NOTIFY. */
+    #notifiedAt = new Map();
+    #drainSql;
+    #supervisor;
+    #queue;
+    #router;
+    #stopping = new AbortController();
+    #state = 'new';
+    #startPromise;
+    #stopPromise;
+    constructor(deps, sinks, options = {}) {
+        super();
+        this.deps = deps;
+        this.config = resolveDispatcherConfig(options);
+        if (Object.keys(sinks).length === 0)
+            throw new TypeError('walbox: a dispatcher needs at least one sink');
+        this.#sinks = new Map(Object.entries(sinks));
+        const finder = new WorkFinder(deps.sql, [...this.#sinks.keys()], this.id);
+        this.#supervisor = new Supervisor({
+            find: () => finder.pending(),
+            onPartition: (ref) => this.#drainSoon(ref),
+            onError: (err) => this.#error(err),
+            everyMs: this.config.wakeup === 'poll' ? this.config.pollIntervalMs : this.config.superviseMs,
+        });
+        const db = deps.sql.db;
+        this.#drainSql = this.config.preparedStatements
+            ? deps.sql
+            : deps.sql.on({ query: (text, values) => db.query(text, values) }); // drops { prepare: true }
+    }
+    /**
+     * Starts pg-boss workers, the wake-up listener and the supervisor. Idempotent. Fails with
+     * SessionRequiredError when `wakeup: 'listen'` or `preparedStatements` cannot work on the pool's
+     * connections (a PgBouncer in transaction pooling mode).
+     */
+    start() {
+        // A Postgres that cannot serve yet fails start() with DatabaseUnavailableError, which says why.
+        this.#startPromise ??= this.#start().catch((err) => {
+            throw explainError(err);
+        });
+        return this.#startPromise;
+    }
+    async #start() {
+        this.#state = 'starting';
+        const { pool, sql } = this.deps;
+        // Before anything starts: behind a transaction pooler, LISTEN would never wake this process (silently)
+        // and prepared statements would fail now and then.
+        await assertSessionFeatures(pool.options, this.config);
+        const queue = await DrainQueue.start(pool, sql.schemaName, (err) => this.#error(err));
+        this.#queue = queue;
+        const pollMs = Math.max(100, this.config.pollIntervalMs);
+        for (const target of this.#sinks.keys()) {
+            await queue.work(target, this.config.concurrency, pollMs, (ref) => this.#runDrain(ref));
+        }
+        // Partition upkeep and retention on a cron schedule: one dispatcher runs it each time.
+        await queue.schedule('walbox_maintain', this.config.maintenanceCron, () => this.#maintain());
+        // Make sure today's and the coming days' partitions exist before the first append of the day.
+        this.#maintain().catch((err) => this.#error(err));
+        if (this.config.wakeup === 'listen') {
+            this.#router = new NotificationRouter({
+                connection: pool.options,
+                channel: sql.channel,
+                db: sql.db,
+                namespaces: this.deps.namespaces,
+                targets: new Set(this.#sinks.keys()),
+                onPartition: (ref) => this.#notified(ref),
+                // Notifications sent while the connection was down are lost: look for work now, not at the next tick.
+                onReconnected: () => void this.#supervisor.run(),
+                onError: (err) => this.#error(err),
+            });
+            await this.#router.start();
+        }
+        this.#state = 'started';
+        await this.#supervisor.start();
+        this.emit('started');
+    }
+    /**
+     * Graceful stop: no new batches; in-flight ones finish (or are abandoned after stopTimeoutMs, to be
+     * re-delivered later); leases are released and their partitions handed to other dispatchers. Idempotent.
+     */
+    stop() {
+        this.#stopPromise ??= this.#stop();
+        return this.#stopPromise;
+    }
+    async #stop() {
+        await this.#startPromise?.catch(() => { });
+        this.#state = 'stopping';
+        this.#supervisor.stop();
+        // Fetch no more jobs while in-flight batches finish: this process would drop them, among them the ones its
+        // drains ask for below to hand their partitions over (left to another dispatcher's supervisor then).
+        const loopsStopped = this.#queue?.stopWorking();
+        this.#stopping.abort(new Error('dispatcher stopping'));
+        await this.#router?.stop();
+        const drains = [...this.#active.values()].map((a) => a.done.catch(() => { }));
+        await Promise.race([Promise.all([...drains, loopsStopped]), delay(this.config.stopTimeoutMs)]);
+        await this.#queue?.stop(this.config.stopTimeoutMs);
+        await Promise.all([...this.#sinks.values()].map((s) => s.close?.().catch((err) => this.#error(err))));
+        this.#state = 'stopped';
+        this.emit('stopped');
+    }
+    async #maintain() {
+        await maintain(this.deps.sql);
+    }
+    /** A drain job fetched from the queue: drain the partition, then hand it on or schedule its next wake-up. */
+    async #runDrain(ref) {
+        const sink = this.#sinks.get(ref.target);
+        // Fetched just as this process began to stop: pass it on rather than drop it.
+        if (sink && this.#state === 'stopping')
+            return this.#request(ref).catch((err) => this.#error(err));
+        if (!sink || this.#state !== 'started')
+            return;
+        const k = refKey(ref);
+        if (this.#active.has(k))
+            return; // this process already drains it
+        const drain = new PartitionDrain(this.#drainSql, ref, this.id, sink, this.deps.namespaces, this.config, {
+            onStep: (r, outcome) => emitStep(this, r, outcome),
+            onError: (err) => this.#error(err),
+        });
+        const done = drain.run(this.#stopping.signal);
+        this.#active.set(k, { drain, done });
+        try {
+            const end = await done;
+            if (end.reason === 'yield' || end.reason === 'stopped') {
+                await this.#request(ref); // hand the partition on: any dispatcher may pick it up
+            }
+            else if (end.reason === 'idle' && end.nextDue) {
+                await this.#request(ref, end.nextDue); // pg-boss wakes delayed and backed-off entries
+            }
+        }
+        catch (err) {
+            this.#error(err);
+        }
+        finally {
+            this.#active.delete(k);
+        }
+    }
+    /** Asks for a drain of `ref` (by any dispatcher), now or at `at`. */
+    async #request(ref, at) {
+        const expireSeconds = Math.ceil((this.config.maxDrainMs + this.config.applyTimeoutMs) / 1000) + 30;
+        await this.#queue?.request(ref, expireSeconds, at);
+    }
+    /** The supervisor found work: wake this process's drain of it, or ask for one. */
+    async #drainSoon(ref) {
+        const running = this.#active.get(refKey(ref));
+        if (running)
+            running.drain.wakeup.wake();
+        else
+            await this.#request(ref);
+    }
+    /**
+     * A NOTIFY named the partition: wake this process's drain of it, or ask for one (a cold partition, or one
+     * drained elsewhere: pg-boss keeps one queued job per partition, and it is asked at most every 100 ms).
+     */
+    async #notified(ref) {
+        if (this.#state !== 'started')
+            return;
+        const k = refKey(ref);
+        const running = this.#active.get(k);
+        if (running)
+            return running.drain.wakeup.wake();
+        const now = Date.now();
+        if (now - (this.#notifiedAt.get(k) ?? 0) < 100)
+            return;
+        this.#notifiedAt.set(k, now);
+        await this.#request(ref);
+    }
+    /** Reports an error that belongs to no call: the 'error' event, or console.error without a listener. */
+    reportError(err) {
+        this.#error(err);
+    }
+    #error(err) {
+        const explained = explainError(err);
+        const error = explained instanceof Error ? explained : new Error(String(explained));
+        if (this.listenerCount('error') > 0)
+            this.emit('error', error);
+        else
+            console.error('walbox dispatcher:', error);
+    }
+}
+function refKey(ref) {
+    return `${ref.namespace}/${ref.target}/${ref.partition}`;
+}
+function delay(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+//# sourceMappingURL=dispatcher.js.map

@@ -1,0 +1,133 @@
+import PgBoss from 'pg-boss';
+import { JobLoop } from './job-loop.js';
+/** pg-boss's schema beside walbox's (pg-boss caps schema names at 50 characters). */
+export function bossSchema(schema) {
+    return `${schema.slice(0, 44)}_boss`;
+}
+/**
+ * walbox's only door to pg-boss: one queue of drain jobs per target (policy 'short': at most one queued job
+ * per partition), the job loops that run them, and the maintenance schedule. pg-boss re-runs work after
+ * crashes and wakes delayed work; the cursor lease decides who drains, whichever process fetched the job.
+ */
+export class DrainQueue {
+    boss;
+    onError;
+    #loops = new Map();
+    constructor(boss, onError) {
+        this.boss = boss;
+        this.onError = onError;
+    }
+    /** Starts pg-boss in `bossSchema(schema)`, installing it on first use. */
+    static async start(pool, schema, onError) {
+        const boss = await startBoss(() => {
+            const b = new PgBoss({
+                db: { executeSql: (text, values) => pool.query(text, values) },
+                schema: bossSchema(schema),
+                // Expired jobs are harmless here (leases decide who drains) but are cleaned up promptly.
+                maintenanceIntervalSeconds: 30,
+                monitorStateIntervalSeconds: 60,
+            });
+            b.on('error', onError);
+            return b;
+        });
+        return new DrainQueue(boss, onError);
+    }
+    /** Runs `handler` for the drain jobs of `target` in `slots` parallel loops. */
+    async work(target, slots, pollMs, handler) {
+        const queue = queueName(target);
+        await ensureQueue(this.boss, queue, { policy: 'short', retryLimit: 0 });
+        this.#start(new JobLoop(this.#source(), queue, slots, pollMs, handler, this.onError));
+    }
+    /**
+     * Asks for a drain of `ref` now, or at `at` (delayed and backed-off entries). One queued job per partition;
+     * a deferred one gets its own key so that it never hides an immediate one. `expireSeconds` bounds a
+     * job's run (a crashed process's job is re-run after it).
+     */
+    async request(ref, expireSeconds, at) {
+        const queue = queueName(ref.target);
+        const later = at && at.getTime() > Date.now() ? at : undefined;
+        const key = `${ref.namespace}/${ref.target}/${ref.partition}`;
+        await this.boss.send(queue, ref, {
+            singletonKey: later ? `${key}@${Math.ceil(later.getTime() / 1000)}` : key,
+            ...(later ? { startAfter: later } : {}),
+            expireInSeconds: expireSeconds,
+            retryLimit: 0,
+        });
+        if (!later)
+            this.#loops.get(queue)?.notify();
+    }
+    /** Runs `task` on a cron schedule, in one process at a time. */
+    async schedule(name, cron, task) {
+        await ensureQueue(this.boss, name, { policy: 'singleton' });
+        await this.boss.schedule(name, cron);
+        this.#start(new JobLoop(this.#source(), name, 1, 30_000, task, this.onError));
+    }
+    /** Fetches no more jobs; running ones finish. */
+    async stopWorking() {
+        await Promise.all([...this.#loops.values()].map((l) => l.stop()));
+    }
+    async stop(timeoutMs) {
+        await this.stopWorking();
+        await this.boss.stop({ graceful: true, wait: true, timeout: Math.max(1000, timeoutMs) });
+    }
+    #start(loop) {
+        this.#loops.set(loop.queue, loop);
+        loop.start();
+    }
+    #source() {
+        const boss = this.boss;
+        return {
+            fetch: async (queue) => {
+                const [job] = await boss.fetch(queue, { batchSize: 1 });
+                return job ? { id: job.id, data: job.data } : undefined;
+            },
+            complete: async (queue, id) => {
+                await boss.complete(queue, id);
+            },
+        };
+    }
+}
+function queueName(target) {
+    return `walbox_drain_${target}`;
+}
+/**
+ * Starts pg-boss, which installs its schema on first use. Dispatchers starting at once on a fresh database
+ * race to install it: the advisory lock serializes them, but the loser's CREATE SCHEMA IF NOT EXISTS can still
+ * miss the winner's schema (waiting for an advisory lock does not refresh the catalog cache) and fail on the
+ * catalog's unique index, which pg-boss does not recognize as a lost race. A new instance finds it installed.
+ */
+async function startBoss(create) {
+    for (let attempt = 1;; attempt++) {
+        const boss = create(); // a PgBoss whose start() failed cannot be started again
+        try {
+            return await boss.start();
+        }
+        catch (err) {
+            if (attempt >= 3)
+                throw err;
+            await delay(100 * attempt);
+        }
+    }
+}
+/**
+ * Creates a pg-boss queue unless it exists. Dispatchers starting at once on a fresh schema race to create it,
+ * and pg-boss's create_queue can deadlock with itself (one inserts the queue row, then adds foreign keys that
+ * lock the queue table the other is inserting into); Postgres aborts one, which tries again: its insert then
+ * waits for the winner to commit and does nothing.
+ */
+async function ensureQueue(boss, name, options) {
+    for (let attempt = 1; !(await boss.getQueue(name)); attempt++) {
+        try {
+            await boss.createQueue(name, { ...options, name });
+        }
+        catch (err) {
+            if (attempt >= 5)
+                throw err;
+            await delay(100 * attempt);
+        }
+    }
+}
+function delay(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+//# sourceMappingURL=drain-queue.js.map

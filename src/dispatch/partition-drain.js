@@ -1,0 +1,142 @@
+import { raisedError } from '../database-errors.js';
+import { LeaseLostError } from '../errors.js';
+import { CursorLease } from './cursor-lease.js';
+import { drainStep } from './drain-step.js';
+import { Wakeup } from './wakeup.js';
+/**
+ * Drains one (namespace, target, partition) while holding its lease: steps until idle, out of time, stopped
+ * or the lease is lost; a heartbeat renews the lease meanwhile.
+ */
+export class PartitionDrain {
+    sql;
+    ref;
+    owner;
+    sink;
+    namespaces;
+    config;
+    hooks;
+    wakeup = new Wakeup();
+    #lease;
+    constructor(sql, ref, owner, sink, namespaces, config, hooks) {
+        this.sql = sql;
+        this.ref = ref;
+        this.owner = owner;
+        this.sink = sink;
+        this.namespaces = namespaces;
+        this.config = config;
+        this.hooks = hooks;
+        this.#lease = new CursorLease(sql, ref, owner, config.leaseMs);
+    }
+    async run(signal) {
+        const state = await this.#lease.acquire();
+        if (!state)
+            return { reason: 'busy' };
+        const lost = new AbortController();
+        const stop = AbortSignal.any([signal, lost.signal]);
+        const heartbeat = setInterval(() => {
+            this.#lease.renew().then((ok) => {
+                if (!ok)
+                    lost.abort(new Error('lease lost'));
+            }, (err) => this.hooks.onError(err, this.ref));
+        }, this.config.leaseMs / 3);
+        let released = false;
+        try {
+            const end = await this.#loop(state, stop);
+            if (lost.signal.aborted)
+                return { reason: 'lease-lost' };
+            if (end.reason === 'idle')
+                end.nextDue = await this.#lease.nextDue();
+            await this.#lease.release();
+            released = true;
+            return end;
+        }
+        catch (err) {
+            // The step saw the lease gone, or record_step refused to write for a holder that is not the owner.
+            if (raisedError(err) instanceof LeaseLostError)
+                return { reason: 'lease-lost' };
+            throw err;
+        }
+        finally {
+            clearInterval(heartbeat);
+            if (!released && !lost.signal.aborted)
+                await this.#lease.release().catch(() => { });
+        }
+    }
+    async #loop(state, stop) {
+        const { batchSize, maxDrainMs, idleReleaseMs, pollIntervalMs, applyTimeoutMs } = this.config;
+        const deadline = Date.now() + maxDrainMs;
+        let cursor = state;
+        let lastWork = Date.now();
+        while (!stop.aborted) {
+            if (Date.now() >= deadline)
+                return { reason: 'yield' };
+            if (cursor.retryAt && cursor.retryAt.getTime() > Date.now()) {
+                // The target failed the whole batch: back off, then offer the same entries again.
+                await this.wakeup.sleep(Math.min(cursor.retryAt.getTime(), deadline) - Date.now(), stop, false);
+                continue;
+            }
+            const ns = await this.namespaces.require(this.ref.namespace, this.sql.db);
+            this.wakeup.clear();
+            const outcome = await drainStep({
+                sql: this.sql,
+                sink: this.sink,
+                applyTimeoutMs,
+                signal: stop,
+                owner: this.owner,
+            }, this.ref, ns, cursor, batchSize);
+            if (outcome.work > 0 ||
+                outcome.batchFailed ||
+                cursor.failures !== outcome.cursor.failures ||
+                cursor.probeUntilId !== outcome.cursor.probeUntilId) {
+                await this.#record(outcome);
+                this.hooks.onStep(this.ref, outcome);
+            }
+            // What the step could offer at most: one entry while probing a failed batch.
+            const stepLimit = cursor.probeUntilId !== null ? 1 : batchSize;
+            cursor = outcome.cursor;
+            if (outcome.work > 0) {
+                lastWork = Date.now();
+                // A full batch, or a window left open (read up to the limit): more is waiting, step again now.
+                // A window that closed short read everything committed before this step's snapshot; a step right
+                // away would almost always find nothing (two statements for no entry, half of all steps under a
+                // steady stream of commits). Later commits come with a NOTIFY, which wakes the wait below at once.
+                if (outcome.work >= stepLimit || cursor.position.cur !== null)
+                    continue;
+            }
+            else if (Date.now() - lastWork >= idleReleaseMs)
+                return { reason: 'idle', nextDue: null };
+            // Idle: wait for a NOTIFY-driven wake-up, the poll interval, or the next parked entry falling due.
+            // Without parked entries there is nothing to fall due: skip the query (one in four of an idle step's
+            // statements). One parked meanwhile by a replay or redrive comes with a NOTIFY, or the next poll.
+            const due = outcome.hasParked ? await this.#lease.nextDue() : null;
+            const untilDue = due ? Math.max(0, due.getTime() - Date.now()) : Number.POSITIVE_INFINITY;
+            await this.wakeup.sleep(Math.min(pollIntervalMs, untilDue, idleReleaseMs, deadline - Date.now()), stop);
+            // Woken by a NOTIFY: linger a moment so that entries committing right behind it share the batch
+            // (under many single-entry producers, a batch per entry costs several statements per entry).
+            if (this.wakeup.woken && this.config.wakeupBatchMs > 0) {
+                await this.wakeup.sleep(this.config.wakeupBatchMs, stop, false);
+            }
+        }
+        return { reason: 'stopped' };
+    }
+    async #record(o) {
+        await this.sql.db.query(`select ${this.sql.schema}.record_step($1::json)`, [
+            JSON.stringify({
+                ...this.ref,
+                owner: this.owner,
+                lease_ms: this.config.leaseMs,
+                prev: o.cursor.position.prev,
+                cur: o.cursor.position.cur,
+                after_id: o.cursor.position.afterId,
+                failures: o.cursor.failures,
+                retry_at: o.cursor.retryAt,
+                probe_until_id: o.cursor.probeUntilId,
+                delivered: o.delivered.length,
+                unpark: o.unpark,
+                park: o.park,
+                dead: o.dead,
+            }),
+        ], { prepare: true });
+    }
+}
+//# sourceMappingURL=partition-drain.js.map

@@ -1,0 +1,40 @@
+import { entryFromRow } from '../entry.js';
+import { afterRead, windowSql } from '../snapshot-reader.js';
+/**
+ * The first statement of a drain step: the clock, a snapshot, whether anything is parked, whether the lease
+ * is still held (a heartbeat that came late must not let two dispatchers offer one partition's entries at
+ * once) and, when nothing is parked, the read of the log itself: one statement where a step used to take two.
+ *
+ * Reading a new window with the statement's own snapshot is exact: pg_current_snapshot() is the snapshot the
+ * statement scans with (GetActiveSnapshot), so an entry is visible to the scan exactly when its writer is
+ * visible in `snap`. (readBatch takes its snapshot in an earlier statement instead, which it must, as the
+ * caller then stores it.)
+ */
+export async function startStep(sql, ref, owner, position, limit) {
+    const { db, schema } = sql;
+    const { rows } = await db.query(`with s as materialized (
+       select clock_timestamp() as now_, pg_current_snapshot() as snap_,
+              exists (select 1 from ${schema}.parked
+                       where namespace = $1 and target = $7 and partition = $2) as has_parked_,
+              exists (select 1 from ${schema}.cursors
+                       where namespace = $1 and target = $7 and partition = $2
+                         and lease_owner = $8 and lease_until > clock_timestamp()) as held_)
+     select s.now_, s.snap_::text as snap_, s.has_parked_, s.held_, r.*
+       from s
+       left join lateral (
+         ${windowSql(schema, 'coalesce($4::pg_snapshot, s.snap_)', 's.held_ and not s.has_parked_', position.afterId !== null)}) r on true`, [ref.namespace, ref.partition, position.prev, position.cur, position.afterId, limit, ref.target, owner], { prepare: true });
+    const first = rows[0];
+    const start = {
+        now: first.now_,
+        snap: first.snap_,
+        hasParked: first.has_parked_,
+        held: first.held_,
+        read: undefined,
+    };
+    if (start.held && !start.hasParked) {
+        const entries = first.id === null ? [] : rows.map((r) => entryFromRow(r));
+        start.read = afterRead({ ...position, cur: position.cur ?? start.snap }, entries, limit);
+    }
+    return start;
+}
+//# sourceMappingURL=step-start.js.map

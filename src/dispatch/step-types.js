@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=step-types.js.map

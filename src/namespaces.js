@@ -1,0 +1,81 @@
+import { raisedError } from './database-errors.js';
+import { UnknownNamespaceError } from './errors.js';
+import { namespaceFromRow, resolveNamespaceConfig, } from './namespace-config.js';
+const COLUMNS = 'name, ordering, partitions, targets, retry, on_exhausted, max_payload_bytes, retention_hours';
+/** Control plane: namespace records in `<schema>.namespaces`, cached briefly for the append path. */
+export class Namespaces {
+    sql;
+    cacheTtlMs;
+    #cache = new Map();
+    constructor(sql, cacheTtlMs = 5000) {
+        this.sql = sql;
+        this.cacheTtlMs = cacheTtlMs;
+    }
+    /**
+     * Creates a namespace or replaces its record. A change of `partitions` or `ordering` moves keys to other
+     * partitions, so while entries are undelivered it is refused with NamespaceBusyError (nothing is written);
+     * `force` changes it anyway, giving up per-key order between the pending entries and newer ones.
+     */
+    async upsert(input, options = {}) {
+        const c = resolveNamespaceConfig(input);
+        let rows;
+        try {
+            // One function call: the check and the write share a transaction holding the namespace lock.
+            ({ rows } = await this.sql.db.query(`select ${COLUMNS} from ${this.sql.schema}.upsert_namespace($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+                c.name,
+                c.ordering,
+                c.partitions,
+                c.targets,
+                JSON.stringify(c.retry),
+                c.onExhausted,
+                c.maxPayloadBytes,
+                c.retentionHours,
+                options.force === true,
+            ]));
+        }
+        catch (err) {
+            throw raisedError(err); // NamespaceBusyError when upsert_namespace refuses a change
+        }
+        return this.#remember(namespaceFromRow(rows[0]));
+    }
+    async get(name) {
+        return this.#fetch(this.sql.db, name);
+    }
+    async list() {
+        const { rows } = await this.sql.db.query(`select ${COLUMNS} from ${this.sql.schema}.namespaces order by name`);
+        return rows.map((r) => this.#remember(namespaceFromRow(r)));
+    }
+    /**
+     * For the append path: the cached config, else one read through the caller's executor (so a namespace
+     * created earlier in the caller's own transaction is found).
+     */
+    async require(name, via) {
+        const hit = this.#cache.get(name);
+        if (hit && Date.now() - hit.at < this.cacheTtlMs)
+            return hit.config;
+        const config = await this.#fetch(via, name);
+        if (!config)
+            throw new UnknownNamespaceError(name);
+        return config;
+    }
+    /** Drops cached configs, e.g. after a namespace changed elsewhere. */
+    forget(name) {
+        if (name === undefined)
+            this.#cache.clear();
+        else
+            this.#cache.delete(name);
+    }
+    async #fetch(via, name) {
+        const { rows } = await via.query(`select ${COLUMNS} from ${this.sql.schema}.namespaces where name = $1`, [name]);
+        if (!rows[0]) {
+            this.#cache.delete(name);
+            return undefined;
+        }
+        return this.#remember(namespaceFromRow(rows[0]));
+    }
+    #remember(config) {
+        this.#cache.set(config.name, { config, at: Date.now() });
+        return config;
+    }
+}
+//# sourceMappingURL=namespaces.js.map

@@ -1,0 +1,63 @@
+import { InvalidConfigError } from './errors.js';
+import { parseRef } from './mutations.js';
+import { assertLogicalName } from './names.js';
+import { logPartitions, transactionEntriesSql } from './sql/transaction-entries.js';
+/**
+ * Re-delivers a range of the log to one target, in log order per key, ahead of newer entries of the same
+ * keys. For corruption recovery: restore the store from a backup, then replay from the backup's point.
+ * Returns how many entries were queued.
+ */
+export async function replay(sql, o) {
+    if ('transactionId' in o)
+        return replayMutation(sql, o);
+    const { db, schema, channel } = sql;
+    assertLogicalName('namespace', o.namespace);
+    assertLogicalName('target', o.target);
+    for (const [field, v] of [
+        ['from', o.from],
+        ['to', o.to],
+        ...(o.exclude ?? []).map((id) => ['exclude', id]),
+    ]) {
+        if (v !== undefined && !isEntryId(v))
+            throw new InvalidConfigError(field, 'expected an entry id');
+    }
+    const { rows } = await db.query(`with queued as (
+       insert into ${schema}.parked (namespace, target, partition, key, entry_id)
+       select e.namespace, $2, e.partition, e.key, e.id
+         from ${schema}.entries e
+        where e.namespace = $1 and $2 = any(e.targets)
+          and e.id >= $3::bigint and ($4::bigint is null or e.id <= $4::bigint)
+          and not (e.id = any($5::bigint[]))
+       on conflict do nothing
+       returning 1
+     )
+     select count(*)::int as n, pg_notify($6, $1) from queued`, [o.namespace, o.target, o.from, o.to ?? null, o.exclude ?? [], channel]);
+    return rows[0]?.n ?? 0;
+}
+/**
+ * Queues every entry of one source transaction again, at each of its targets (or one), ahead of newer entries
+ * of the same keys, in log order per key: the mutation is re-applied as it was, where a sink's version guard
+ * lets it (a store restored from a backup, a target that lost it).
+ */
+async function replayMutation(sql, o) {
+    const { db, schema, channel } = sql;
+    const { xid } = parseRef({ transactionId: o.transactionId });
+    if (o.target !== undefined)
+        assertLogicalName('target', o.target);
+    const { rows } = await db.query(`with queued as (
+       insert into ${schema}.parked (namespace, target, partition, key, entry_id)
+       select e.namespace, t.target, e.partition, e.key, e.id
+         from (${transactionEntriesSql(schema, '$1', '$4', '$5')}) e
+        cross join unnest(e.targets) as t(target)
+        where $2::text is null or t.target = $2::text
+       on conflict do nothing
+       returning namespace
+     ),
+     woken as (select pg_notify($3, q.namespace) from (select distinct namespace from queued) q)
+     select (select count(*)::int from queued) as n, (select count(*) from woken) as woken`, [xid, o.target ?? null, channel, ...Object.values(await logPartitions(sql))]);
+    return rows[0]?.n ?? 0;
+}
+function isEntryId(v) {
+    return typeof v === 'string' && /^\d{1,19}$/.test(v);
+}
+//# sourceMappingURL=replay.js.map
