@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=step-types.js.map
