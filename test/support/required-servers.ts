@@ -14,11 +14,14 @@ const SERVERS = {
   'redis-server': { env: 'REDIS_URL', install: 'apt-get install redis-server' },
   memcached: { env: 'MEMCACHED_SERVERS', install: 'apt-get install memcached' },
   pgbouncer: { env: undefined, install: 'apt-get install pgbouncer' },
+  // The bus sinks' tests (packages/sink-nats, packages/sink-rabbitmq; test/support/brokers.ts).
+  'nats-server': { env: 'NATS_URL', install: 'apt-get install nats-server' },
+  'rabbitmq-server': { env: 'RABBITMQ_URL', install: 'apt-get install rabbitmq-server' },
 } as const;
 
 export type ServerBinary = keyof typeof SERVERS;
 
-// apt puts pgbouncer in /usr/sbin, which is not on a normal user's PATH: look there too.
+// apt puts pgbouncer, nats-server and rabbitmq-server in /usr/sbin, off a normal user's PATH: look there too.
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 const found = new Map<ServerBinary, string | undefined>();
 

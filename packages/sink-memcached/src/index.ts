@@ -14,3 +14,4 @@ export {
   type MemjsClient,
 } from './memcached-sink-config.js';
 export { MemcachedStatusError } from './memjs-cas.js';
+export { type ReadThroughOptions, readThrough } from './read-through.js';

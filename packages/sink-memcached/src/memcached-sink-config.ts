@@ -1,30 +1,26 @@
+import {
+  sinkFunction as fn,
+  resolveSinkConfig,
+  type SinkAction,
+  SinkConfigError,
+  type SinkEntry,
+  sinkObject,
+  sinkSeconds,
+} from '@walbox/sink-kit';
 import type memjs from 'memjs';
 import { z } from 'zod';
 
-/** The fields of a walbox `Entry` this sink reads (structurally, so the package needs no walbox import). */
-export interface MemcachedSinkEntry {
-  id: string;
-  namespace: string;
-  key: string;
-  op: string;
-  payload: unknown;
-}
+/** A walbox `Entry`, structurally (so the package needs no walbox import); the sink reads id, namespace, key, op, payload. */
+export type MemcachedSinkEntry = SinkEntry;
 
 /** What the sink does with an entry: store its value, store a tombstone, or nothing. */
-export type MemcachedSinkAction = 'upsert' | 'delete' | 'skip';
+export type MemcachedSinkAction = SinkAction;
 
 /** The part of a memjs client the sink uses: memjs's request path (server choice, retries, timeouts). */
 export type MemjsClient = Pick<memjs.Client, 'seq' | 'incrSeq' | 'perform' | 'close'>;
 
-const fn = <F>(what: string) =>
-  z.custom<F>((v) => typeof v === 'function', { message: `must be a function ${what}` });
-
 // Memcached reads an expiry above 30 days as a unix time.
-const seconds = z
-  .number()
-  .int()
-  .min(1)
-  .max(30 * 24 * 3600);
+const seconds = sinkSeconds(30 * 24 * 3600);
 
 export const memcachedSinkConfigSchema = z
   .object({
@@ -44,11 +40,15 @@ export const memcachedSinkConfigSchema = z
       )
       .optional(),
     /** Extra memjs options for the client created from `servers` (e.g. username, password, failover). */
-    memjsOptions: z
-      .custom<memjs.ClientOptions & memjs.ServerOptions>((v) => typeof v === 'object' && v !== null, {
-        message: 'must be an object',
-      })
-      .optional(),
+    memjsOptions: sinkObject<memjs.ClientOptions & memjs.ServerOptions>().optional(),
+    /**
+     * 'replica': each item holds its key's value (the default). 'invalidate': every change replaces the item
+     * with a tombstone that expires after invalidateWindowSeconds, for a cache that readers fill from the
+     * source on a miss (see readThrough and the README for the window).
+     */
+    mode: z.enum(['replica', 'invalidate']).default('replica'),
+    /** invalidate mode: the life of a change's tombstone, during which a reader's ADD cannot refill the key. Default 30. */
+    invalidateWindowSeconds: seconds.optional(),
     /** Prepended to every key the sink writes. */
     keyPrefix: z.string().max(200).default('walbox:'),
     /** The key (after keyPrefix) of an entry; defaults to `${namespace}:${key}`. At most 250 bytes in all. */
@@ -79,30 +79,32 @@ export const memcachedSinkConfigSchema = z
   .refine((c) => (c.servers === undefined) !== (c.client === undefined), {
     message: 'give exactly one of servers and client',
     path: ['servers'],
+  })
+  .superRefine((c, ctx) => {
+    // Options of the other mode would be silently ignored: refuse them instead.
+    const unused =
+      c.mode === 'invalidate'
+        ? (['valueFor', 'ttlSeconds', 'tombstoneTtlSeconds'] as const)
+        : (['invalidateWindowSeconds'] as const);
+    for (const field of unused)
+      if (c[field] !== undefined)
+        ctx.addIssue({ code: 'custom', path: [field], message: `is not used in ${c.mode} mode` });
   });
+
+/** invalidate mode's default tombstone life: longer than most readers take from a miss to their fill. */
+export const DEFAULT_INVALIDATE_WINDOW_SECONDS = 30;
 
 export type MemcachedSinkConfig = z.input<typeof memcachedSinkConfigSchema>;
 export type ResolvedMemcachedSinkConfig = Readonly<z.output<typeof memcachedSinkConfigSchema>>;
 
 /** A sink config failed validation; `field` is the dotted path of the first bad field. */
-export class MemcachedSinkConfigError extends Error {
-  readonly code = 'INVALID_CONFIG';
-  constructor(
-    readonly field: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`invalid memcached sink config: ${field}: ${message}`, options);
+export class MemcachedSinkConfigError extends SinkConfigError {
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(field, message, { ...options, sink: 'memcached' });
     this.name = 'MemcachedSinkConfigError';
   }
 }
 
 export function resolveMemcachedSinkConfig(input: MemcachedSinkConfig): ResolvedMemcachedSinkConfig {
-  const result = memcachedSinkConfigSchema.safeParse(input);
-  if (result.success) return Object.freeze(result.data);
-  const issue = result.error.issues[0]!;
-  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-  throw new MemcachedSinkConfigError(path.map(String).join('.') || '(root)', issue.message, {
-    cause: result.error,
-  });
+  return resolveSinkConfig(memcachedSinkConfigSchema, input, MemcachedSinkConfigError);
 }

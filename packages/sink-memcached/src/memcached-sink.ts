@@ -1,6 +1,7 @@
+import { defaultAction, ENTRY_ID, type KeyCommand, lastPerKey } from '@walbox/sink-kit';
 import memjs from 'memjs';
 import {
-  type MemcachedSinkAction,
+  DEFAULT_INVALIDATE_WINDOW_SECONDS,
   type MemcachedSinkConfig,
   type MemcachedSinkEntry,
   type MemjsClient,
@@ -38,15 +39,8 @@ interface Write {
   expires: number;
 }
 
-interface Command {
-  /** The first entry of its (namespace, key) that the sink acts on: named when the command fails. */
-  first: MemcachedSinkEntry;
-  /** The last one: the only one written, since the version guard would refuse the earlier ones after it. */
-  last: MemcachedSinkEntry;
-  action: 'upsert' | 'delete';
-}
+type Command = KeyCommand<MemcachedSinkEntry>;
 
-const ID = /^(0|[1-9][0-9]{0,18})$/;
 // The envelope starts with the version so that it is read without parsing the value.
 const VERSION = /^\{"v":"(0|[1-9][0-9]{0,18})"/;
 const MAX_KEY_BYTES = 250;
@@ -61,7 +55,7 @@ export function decodeMemcachedValue(raw: Buffer | string | null | undefined): M
   if (raw === null || raw === undefined) return undefined;
   try {
     const item = JSON.parse(raw.toString()) as { v?: unknown; d?: unknown; deleted?: unknown };
-    if (typeof item.v !== 'string' || !ID.test(item.v)) return undefined;
+    if (typeof item.v !== 'string' || !ENTRY_ID.test(item.v)) return undefined;
     if (item.deleted === true) return { version: item.v, deleted: true, value: undefined };
     return { version: item.v, deleted: false, value: item.d };
   } catch {
@@ -73,7 +67,8 @@ export function decodeMemcachedValue(raw: Buffer | string | null | undefined): M
  * A sink that keeps one memcached item per (namespace, key), holding the value together with the id of the
  * entry that wrote it. Each write is a compare-and-swap (or an ADD for a new key) that only goes through when
  * the entry is newer than the stored one; a delete stores a tombstone with its id instead of deleting, so an
- * older upsert delivered again later is refused.
+ * older upsert delivered again later is refused. In invalidate mode every change stores such a tombstone, with
+ * a short expiry, in place of the value.
  */
 export function createMemcachedSink(input: MemcachedSinkConfig): MemcachedSink {
   const config = resolveMemcachedSinkConfig(input);
@@ -83,22 +78,26 @@ export function createMemcachedSink(input: MemcachedSinkConfig): MemcachedSink {
 
   const keyOf = (e: MemcachedSinkEntry) =>
     config.keyPrefix + (config.keyFor ? config.keyFor(e) : `${e.namespace}:${e.key}`);
-  const actionOf = (e: MemcachedSinkEntry): MemcachedSinkAction =>
-    config.actionFor ? config.actionFor(e) : e.op === 'upsert' || e.op === 'delete' ? e.op : 'skip';
+  const actionOf = config.actionFor ?? defaultAction;
+  // invalidate mode writes a tombstone for every change: readers refill the key from the source.
+  const invalidate = config.mode === 'invalidate';
   const encode = (c: Command) =>
     Buffer.from(
-      c.action === 'delete'
+      invalidate || c.action === 'delete'
         ? `{"v":"${c.last.id}","deleted":true}`
         : `{"v":"${c.last.id}","d":${JSON.stringify(config.valueFor ? config.valueFor(c.last) : c.last.payload) ?? 'null'}}`,
     );
+  const expiry = (c: Command) =>
+    invalidate
+      ? (config.invalidateWindowSeconds ?? DEFAULT_INVALIDATE_WINDOW_SECONDS)
+      : ((c.action === 'delete' ? config.tombstoneTtlSeconds : config.ttlSeconds) ?? 0);
 
   /** The key, value and expiry of a command; throws for an entry that can never be written. */
   const prepare = (c: Command): Write => {
     const key = keyOf(c.last);
     if (Buffer.byteLength(key) > MAX_KEY_BYTES)
       throw new RangeError(`memcached key longer than ${MAX_KEY_BYTES} bytes: ${key}`);
-    const expires = (c.action === 'delete' ? config.tombstoneTtlSeconds : config.ttlSeconds) ?? 0;
-    return { key, value: encode(c), id: BigInt(c.last.id), expires };
+    return { key, value: encode(c), id: BigInt(c.last.id), expires: expiry(c) };
   };
 
   /** Writes the entry unless the item holds one as new or newer. */
@@ -122,8 +121,7 @@ export function createMemcachedSink(input: MemcachedSinkConfig): MemcachedSink {
     client,
     async apply(batch, ctx = {}) {
       if (closed) throw new Error(`memcached sink "${config.name}" is closed`);
-      const failed: Array<{ id: string; error: unknown }> = [];
-      const commands = plan(batch, actionOf, failed);
+      const { commands, failed } = lastPerKey(batch, actionOf);
       let next = 0;
       let broken: unknown;
       const worker = async () => {
@@ -176,38 +174,6 @@ export class CasContentionError extends Error {
 function isEntryError(error: unknown): boolean {
   if (error instanceof MemcachedStatusError) return ENTRY_STATUSES.has(error.status);
   return error instanceof CasContentionError;
-}
-
-/** One command per (namespace, key): the last entry the sink acts on. Bad entries go to `failed`. */
-function plan(
-  batch: readonly MemcachedSinkEntry[],
-  actionOf: (e: MemcachedSinkEntry) => MemcachedSinkAction,
-  failed: Array<{ id: string; error: unknown }>,
-): Command[] {
-  const byKey = new Map<string, Command>();
-  const broken = new Set<string>();
-  for (const e of batch) {
-    const k = `${e.namespace}\u0000${e.key}`;
-    if (broken.has(k)) continue;
-    let action: MemcachedSinkAction;
-    try {
-      if (!ID.test(e.id)) throw new TypeError(`entry id ${JSON.stringify(e.id)} is not a bigint in decimal`);
-      action = actionOf(e);
-    } catch (error) {
-      // Nothing later of this key may be applied before this entry: drop the key's command.
-      failed.push({ id: byKey.get(k)?.first.id ?? e.id, error });
-      byKey.delete(k);
-      broken.add(k);
-      continue;
-    }
-    if (action === 'skip') continue;
-    const c = byKey.get(k);
-    if (c) {
-      c.last = e;
-      c.action = action;
-    } else byKey.set(k, { first: e, last: e, action });
-  }
-  return [...byKey.values()];
 }
 
 function createClient(config: ResolvedMemcachedSinkConfig): MemjsClient {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { describeSink } from '@walbox/sink-testkit';
 import memjs from 'memjs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Entry, Sink, SinkContext } from '../../../src/index.js';
 import { isolatedWalbox } from '../../../test/support/db.js';
-import { describeSink } from '../../../test/support/describe-sink.js';
 import { FAST } from '../../../test/support/dispatchers.js';
 import { freePort } from '../../../test/support/free-port.js';
 import { until } from '../../../test/support/recording-sink.js';
@@ -29,16 +29,30 @@ afterAll(() => admin.close());
 
 const raw = async (key: string, client = admin) => (await client.get(key)).value;
 
-describeSink.runIf(memcached)('memcached', async () => ({
-  create: () => createMemcachedSink({ servers, keyPrefix: prefix }),
-  createDead: async () =>
-    createMemcachedSink({ servers: `127.0.0.1:${await freePort()}`, keyPrefix: prefix }),
-  read: async (namespace, key) => {
-    const item = decodeMemcachedValue(await raw(`${prefix}${namespace}:${key}`));
-    return item?.deleted === false ? item.value : undefined;
+describeSink.runIf(memcached)(
+  'memcached',
+  async () => {
+    // A memcached of its own where the binary is there, so the outage case can stop and restart it.
+    const own = canStart('memcached') ? await startMemcached() : undefined;
+    const target = own?.servers ?? servers;
+    const reader = memjs.Client.create(target, quiet);
+    return {
+      create: () => createMemcachedSink({ servers: target, keyPrefix: prefix }),
+      createDead: async () =>
+        createMemcachedSink({ servers: `127.0.0.1:${await freePort()}`, keyPrefix: prefix }),
+      read: async (namespace, key) => {
+        const item = decodeMemcachedValue(await raw(`${prefix}${namespace}:${key}`, reader));
+        return item?.deleted === false ? item.value : undefined;
+      },
+      close: async () => {
+        reader.close();
+        await own?.stop();
+      },
+      outage: own && { stop: own.stop, start: own.start },
+    };
   },
-  close: async () => {},
-}));
+  { databaseUrl: inject('databaseUrl') },
+);
 
 const { pool, walbox } = await isolatedWalbox('memcached-sink');
 let seq = 0;

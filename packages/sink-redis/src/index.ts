@@ -6,3 +6,9 @@ export {
   RedisSinkConfigError,
   type RedisSinkEntry,
 } from './redis-sink-config.js';
+export {
+  createRedisStreamSink,
+  type RedisStreamSink,
+  type RedisStreamSinkConfig,
+  RedisStreamSinkConfigError,
+} from './redis-stream-sink.js';

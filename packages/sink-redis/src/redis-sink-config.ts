@@ -1,31 +1,24 @@
+import {
+  sinkFunction as fn,
+  sinkObject as object,
+  resolveSinkConfig,
+  type SinkAction,
+  SinkConfigError,
+  type SinkEntry,
+  sinkSeconds,
+} from '@walbox/sink-kit';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { z } from 'zod';
 
-/** The fields of a walbox `Entry` this sink reads (structurally, so the package needs no walbox import). */
-export interface RedisSinkEntry {
-  id: string;
-  namespace: string;
-  key: string;
-  op: string;
-  payload: unknown;
-}
+/** A walbox `Entry`, structurally (so the package needs no walbox import); the sink reads id, namespace, key, op, payload. */
+export type RedisSinkEntry = SinkEntry;
 
 /** What the sink does with an entry: SET its value, DEL its key, or nothing. */
-export type RedisSinkAction = 'upsert' | 'delete' | 'skip';
-
-const fn = <F>(what: string) =>
-  z.custom<F>((v) => typeof v === 'function', { message: `must be a function ${what}` });
-
-const object = <T>() =>
-  z.custom<T>((v) => typeof v === 'object' && v !== null, { message: 'must be an object' });
+export type RedisSinkAction = SinkAction;
 
 const redisUrl = z.string().regex(/^rediss?:\/\//, { message: 'must start with redis:// or rediss://' });
 
-const seconds = z
-  .number()
-  .int()
-  .min(1)
-  .max(10 * 365 * 24 * 3600);
+const seconds = sinkSeconds(10 * 365 * 24 * 3600);
 
 export const redisSinkConfigSchema = z
   .object({
@@ -111,24 +104,13 @@ export type RedisSinkConfig = z.input<typeof redisSinkConfigSchema>;
 export type ResolvedRedisSinkConfig = Readonly<z.output<typeof redisSinkConfigSchema>>;
 
 /** A sink config failed validation; `field` is the dotted path of the first bad field. */
-export class RedisSinkConfigError extends Error {
-  readonly code = 'INVALID_CONFIG';
-  constructor(
-    readonly field: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`invalid redis sink config: ${field}: ${message}`, options);
+export class RedisSinkConfigError extends SinkConfigError {
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(field, message, { ...options, sink: 'redis' });
     this.name = 'RedisSinkConfigError';
   }
 }
 
 export function resolveRedisSinkConfig(input: RedisSinkConfig): ResolvedRedisSinkConfig {
-  const result = redisSinkConfigSchema.safeParse(input);
-  if (result.success) return Object.freeze(result.data);
-  const issue = result.error.issues[0]!;
-  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-  throw new RedisSinkConfigError(path.map(String).join('.') || '(root)', issue.message, {
-    cause: result.error,
-  });
+  return resolveSinkConfig(redisSinkConfigSchema, input, RedisSinkConfigError);
 }

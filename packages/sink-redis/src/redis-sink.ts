@@ -1,13 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { abortable, defaultAction, type KeyCommand, lastPerKey } from '@walbox/sink-kit';
 import { createClient, type RedisClient, whenReady } from './redis-client.js';
 import { entryKeys } from './redis-keys.js';
-import {
-  type RedisSinkAction,
-  type RedisSinkConfig,
-  type RedisSinkEntry,
-  resolveRedisSinkConfig,
-} from './redis-sink-config.js';
+import { type RedisSinkConfig, type RedisSinkEntry, resolveRedisSinkConfig } from './redis-sink-config.js';
 
 /** The batch context walbox passes to apply; only the abort signal is used. */
 export interface RedisSinkContext {
@@ -26,23 +22,12 @@ export interface RedisSink {
   close(): Promise<void>;
 }
 
-/** One run of the version guard. */
+/** One run of the version guard, for the last entry of a key (lastPerKey checked its id's form, which the Lua comparison relies on). */
 interface Call {
-  command: Command;
+  command: KeyCommand<RedisSinkEntry>;
   keys: [value: string, version: string];
   argv: Array<string | Buffer>;
 }
-
-interface Command {
-  /** The first entry of its (namespace, key) that the sink acts on: named when the command fails. */
-  first: RedisSinkEntry;
-  /** The last one: the only one sent, since the version guard would refuse the earlier ones after it. */
-  last: RedisSinkEntry;
-  action: 'upsert' | 'delete';
-}
-
-// A bigint id as Postgres prints it; the Lua comparison relies on no sign and no leading zeros.
-const ID = /^(0|[1-9][0-9]{0,18})$/;
 
 let script: { source: string; sha: string } | undefined;
 function versionGuard() {
@@ -68,16 +53,14 @@ export function createRedisSink(input: RedisSinkConfig): RedisSink {
   const keysOf = entryKeys(config);
   const valueFor = (e: RedisSinkEntry) =>
     config.valueFor ? config.valueFor(e) : (JSON.stringify(e.payload) ?? 'null');
-  const actionOf = (e: RedisSinkEntry): RedisSinkAction =>
-    config.actionFor ? config.actionFor(e) : e.op === 'upsert' || e.op === 'delete' ? e.op : 'skip';
+  const actionOf = config.actionFor ?? defaultAction;
 
   return {
     name: config.name,
     client,
     async apply(batch, ctx = {}) {
       if (closed) throw new Error(`redis sink "${config.name}" is closed`);
-      const failed: Array<{ id: string; error: unknown }> = [];
-      const commands = plan(batch, actionOf, failed);
+      const { commands, failed } = lastPerKey(batch, actionOf);
       if (commands.length > 0) {
         await whenReady(client, config.connectTimeoutMs, ctx.signal);
         const calls: Call[] = [];
@@ -119,38 +102,6 @@ export function createRedisSink(input: RedisSinkConfig): RedisSink {
       else client.disconnect();
     },
   };
-}
-
-/** One command per (namespace, key): the last entry the sink acts on. Bad entries go to `failed`. */
-function plan(
-  batch: readonly RedisSinkEntry[],
-  actionOf: (e: RedisSinkEntry) => RedisSinkAction,
-  failed: Array<{ id: string; error: unknown }>,
-): Command[] {
-  const byKey = new Map<string, Command>();
-  const broken = new Set<string>();
-  for (const e of batch) {
-    const k = `${e.namespace}\u0000${e.key}`;
-    if (broken.has(k)) continue;
-    let action: RedisSinkAction;
-    try {
-      if (!ID.test(e.id)) throw new TypeError(`entry id ${JSON.stringify(e.id)} is not a bigint in decimal`);
-      action = actionOf(e);
-    } catch (error) {
-      // Nothing later of this key may be applied before this entry: drop the key's command.
-      failed.push({ id: byKey.get(k)?.first.id ?? e.id, error });
-      byKey.delete(k);
-      broken.add(k);
-      continue;
-    }
-    if (action === 'skip') continue;
-    const c = byKey.get(k);
-    if (c) {
-      c.last = e;
-      c.action = action;
-    } else byKey.set(k, { first: e, last: e, action });
-  }
-  return [...byKey.values()];
 }
 
 /**
@@ -213,14 +164,4 @@ const SERVER_STATES = new Set([
 function isAboutEntry(error: Error): boolean {
   const code = replyCode(error);
   return code !== undefined && !SERVER_STATES.has(code);
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { describeSink } from '@walbox/sink-testkit';
 import { Cluster } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Entry, SinkContext } from '../../../src/index.js';
-import { describeSink } from '../../../test/support/describe-sink.js';
 import { freePort } from '../../../test/support/free-port.js';
 import { canStart } from '../../../test/support/required-servers.js';
 import { startRedisCluster } from '../../../test/support/servers.js';
@@ -29,16 +29,20 @@ const keysOf = (namespace: string, key: string) => {
 };
 const slotOf = async (key: string) => Number(await admin.cluster('KEYSLOT', key));
 
-describeSink.runIf(redis)('redis cluster', async () => ({
-  create: () => createRedisSink({ cluster: { nodes }, keyPrefix: prefix }),
-  createDead: async () =>
-    createRedisSink({ cluster: { nodes: [`redis://127.0.0.1:${await freePort()}`] }, keyPrefix: prefix }),
-  read: async (namespace, key) => {
-    const value = await admin.get(keysOf(namespace, key).value);
-    return value === null ? undefined : JSON.parse(value);
-  },
-  close: async () => {},
-}));
+describeSink.runIf(redis)(
+  'redis cluster',
+  async () => ({
+    create: () => createRedisSink({ cluster: { nodes }, keyPrefix: prefix }),
+    createDead: async () =>
+      createRedisSink({ cluster: { nodes: [`redis://127.0.0.1:${await freePort()}`] }, keyPrefix: prefix }),
+    read: async (namespace, key) => {
+      const value = await admin.get(keysOf(namespace, key).value);
+      return value === null ? undefined : JSON.parse(value);
+    },
+    close: async () => {},
+  }),
+  { databaseUrl: inject('databaseUrl') },
+);
 
 let seq = 0;
 const ns = () => `cluster-${++seq}`;

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { describeSink } from '@walbox/sink-testkit';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Entry, Sink, SinkContext } from '../../../src/index.js';
 import { isolatedWalbox } from '../../../test/support/db.js';
-import { describeSink } from '../../../test/support/describe-sink.js';
 import { FAST } from '../../../test/support/dispatchers.js';
 import { freePort } from '../../../test/support/free-port.js';
 import { until } from '../../../test/support/recording-sink.js';
@@ -28,16 +28,31 @@ afterAll(async () => {
   await admin.quit();
 });
 
-describeSink.runIf(redis)('redis', async () => ({
-  create: () => createRedisSink({ url, keyPrefix: prefix }),
-  createDead: async () =>
-    createRedisSink({ url: `redis://127.0.0.1:${await freePort()}`, keyPrefix: prefix }),
-  read: async (namespace, key) => {
-    const value = await admin.get(`${prefix}${namespace}:${key}`);
-    return value === null ? undefined : JSON.parse(value);
+describeSink.runIf(redis)(
+  'redis',
+  async () => {
+    // A redis-server of its own where the binary is there, so the outage case can stop and restart it.
+    const own = canStart('redis-server') ? await startRedis() : undefined;
+    const target = own?.url ?? url;
+    const reader = new Redis(target);
+    reader.on('error', () => {}); // it reconnects after the outage case's restart
+    return {
+      create: () => createRedisSink({ url: target, keyPrefix: prefix }),
+      createDead: async () =>
+        createRedisSink({ url: `redis://127.0.0.1:${await freePort()}`, keyPrefix: prefix }),
+      read: async (namespace, key) => {
+        const value = await reader.get(`${prefix}${namespace}:${key}`);
+        return value === null ? undefined : JSON.parse(value);
+      },
+      close: async () => {
+        reader.disconnect();
+        await own?.stop();
+      },
+      outage: own && { stop: own.stop, start: own.start },
+    };
   },
-  close: async () => {},
-}));
+  { databaseUrl: inject('databaseUrl') },
+);
 
 const { pool, walbox } = await isolatedWalbox('redis-sink');
 let seq = 0;
