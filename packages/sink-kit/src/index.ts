@@ -8,6 +8,7 @@ export {
   lastPerKey,
   type SinkAction,
 } from './last-per-key.js';
+export { type PublishErrorKind, type PublishPerKeyOptions, publishPerKey } from './publish-per-key.js';
 export {
   resolveSinkConfig,
   SinkConfigError,

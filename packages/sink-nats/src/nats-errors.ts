@@ -1,6 +1,6 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { errors } from '@nats-io/transport-node';
-import type { PublishErrorKind } from './publish-per-key.js';
+import type { PublishErrorKind } from '@walbox/sink-kit';
 
 /**
  * Whether a failed publish failed its entry or the batch. The stream answering with an error (message too

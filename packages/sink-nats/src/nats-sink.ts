@@ -1,10 +1,16 @@
 import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { abortable, type BatchResult, type Sink, type SinkContext, type SinkEntry } from '@walbox/sink-kit';
+import {
+  abortable,
+  type BatchResult,
+  publishPerKey,
+  type Sink,
+  type SinkContext,
+  type SinkEntry,
+} from '@walbox/sink-kit';
 import { classifyNatsError, describeBatchError } from './nats-errors.js';
 import { headerValues, jsonBody, subjectFrom } from './nats-message.js';
 import { type NatsSinkConfig, resolveNatsSinkConfig } from './nats-sink-config.js';
-import { publishPerKey } from './publish-per-key.js';
 
 /** A walbox sink publishing each entry to NATS JetStream. */
 export interface NatsSink extends Sink<SinkEntry> {

@@ -1,4 +1,4 @@
-import type { PublishErrorKind } from './publish-per-key.js';
+import type { PublishErrorKind } from '@walbox/sink-kit';
 
 /** RabbitMQ returned the message (`mandatory`): no queue is bound for its routing key. */
 export class UnroutableError extends Error {

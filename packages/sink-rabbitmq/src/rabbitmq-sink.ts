@@ -1,7 +1,13 @@
-import { abortable, type BatchResult, type Sink, type SinkContext, type SinkEntry } from '@walbox/sink-kit';
+import {
+  abortable,
+  type BatchResult,
+  publishPerKey,
+  type Sink,
+  type SinkContext,
+  type SinkEntry,
+} from '@walbox/sink-kit';
 import { type ChannelModel, connect } from 'amqplib';
 import { openChannel, type PublishingChannel, publishConfirmed } from './confirm-channel.js';
-import { publishPerKey } from './publish-per-key.js';
 import { classifyRabbitError } from './rabbitmq-errors.js';
 import { jsonBody, messageHeaders, routingKeyFrom } from './rabbitmq-message.js';
 import { type RabbitmqSinkConfig, resolveRabbitmqSinkConfig } from './rabbitmq-sink-config.js';

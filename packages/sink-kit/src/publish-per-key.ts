@@ -1,4 +1,4 @@
-import type { FailedEntry, SinkEntry } from '@walbox/sink-kit';
+import type { FailedEntry, SinkEntry } from './sink-types.js';
 
 /** How a publish that threw is taken: it failed its entry, or it says nothing about the entry. */
 export type PublishErrorKind = 'entry' | 'batch';
