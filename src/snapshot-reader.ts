@@ -43,7 +43,7 @@ export async function readBatch(
     cur = rows[0]!.snap;
   }
   const { rows } = await db.query<EntryRow>(
-    windowSql(schema, '$4::pg_snapshot', 'true', position.afterId !== null),
+    readWindowSql(schema, '$4::pg_snapshot', 'true', position.afterId !== null),
     [where.namespace, where.partition, position.prev, cur, position.afterId, limit, target ?? null],
     { prepare: true },
   );
@@ -55,10 +55,10 @@ export async function readBatch(
 }
 
 /**
- * A read of one window: the entries of `$1` namespace, `$2` partition written by a transaction that `$3`
- * (prev) did not see and `cur` (SQL of a snapshot) does, for target `$7` (or null), in id order, at most
- * `$6`; after id `$5` when `continuing` (the window was read up to the limit before), else from its start
- * ($5 null). `guard` is a condition of the caller's that must hold for any row to be read.
+ * The one definition of a window read: the entries of a (namespace, partition) written by a transaction that
+ * `prev` did not see and `cur` does, for a target, in id order, at most `limit`; past `after` when continuing
+ * a window read up to its limit before, else from its start. Every part is SQL text of the caller's
+ * (parameters, or a correlated row's columns, as the work finder's `exists` uses it).
  *
  * Such a writer either started after prev (xid >= xmax(prev)) or was running at prev (its xid is in
  * xip(prev)): two arms, merged in id order.
@@ -73,31 +73,66 @@ export async function readBatch(
  *   xmin(prev) then stays at its xid, and every read scans every row written since (an xid held 60 s at 500
  *   entries/s: 7,950 rows filtered per read, 2.5 ms, against 136 rows read).
  */
-export function windowSql(schema: string, cur: string, guard: string, continuing: boolean): string {
-  const visible = `pg_visible_in_snapshot(e.xid, ${cur}) and ($7::text is null or $7::text = any(e.targets))`;
-  const after = continuing ? 'and e.id > $5::bigint' : 'and $5::bigint is null';
-  const where = `${guard} and e.namespace = $1 and e.partition = $2`;
-  const newer = continuing
-    ? `select ${ENTRY_COLUMNS} from ${schema}.entries e
-        where ${where} ${after} and e.xid >= pg_snapshot_xmax($3::pg_snapshot) and ${visible}
-        order by e.id limit $6`
-    : `select * from (
+export interface WindowSqlParts {
+  /** SQL of the namespace, the partition, the `prev` and `cur` snapshots (pg_snapshot) and the row limit. */
+  namespace: string;
+  partition: string;
+  prev: string;
+  cur: string;
+  limit: string;
+  /** A condition on the entry `e` for the target, e.g. `$7::text = any(e.targets)`. */
+  target: string;
+  /** Continuing a window read up to its limit: the condition on `e.id` past the last entry read; else null. */
+  after: string | null;
+  /** A condition of the caller's that must hold for any row to be read. */
+  guard: string;
+}
+
+export function windowSql(schema: string, w: WindowSqlParts): string {
+  const visible = `pg_visible_in_snapshot(e.xid, ${w.cur}) and ${w.target}`;
+  const after = w.after === null ? '' : `and ${w.after}`;
+  const where = `${w.guard} and e.namespace = ${w.namespace} and e.partition = ${w.partition}`;
+  const newer =
+    w.after !== null
+      ? `select ${ENTRY_COLUMNS} from ${schema}.entries e
+        where ${where} ${after} and e.xid >= pg_snapshot_xmax(${w.prev}) and ${visible}
+        order by e.id limit ${w.limit}`
+      : `select * from (
          select ${ENTRY_COLUMNS} from ${schema}.entries e
-          where ${where} ${after} and e.xid >= pg_snapshot_xmax($3::pg_snapshot)
-            and e.xid < pg_snapshot_xmax(${cur}) and ${visible}
+          where ${where} and e.xid >= pg_snapshot_xmax(${w.prev})
+            and e.xid < pg_snapshot_xmax(${w.cur}) and ${visible}
          offset 0) e
-        order by e.id limit $6`;
+        order by e.id limit ${w.limit}`;
   return `select e.* from (
        (${newer})
        union all
        (select ${ENTRY_COLUMNS}
-          from pg_snapshot_xip($3::pg_snapshot) as x(xid)
+          from pg_snapshot_xip(${w.prev}) as x(xid)
           cross join lateral (
             select * from ${schema}.entries e where ${where} and e.xid = x.xid offset 0) e
          where ${visible} ${after}
-         order by e.id limit $6)) e
+         order by e.id limit ${w.limit})) e
      order by e.id
-     limit $6`;
+     limit ${w.limit}`;
+}
+
+/**
+ * The window of `readBatch` and the drain step's first statement, over their parameters: `$1` namespace,
+ * `$2` partition, `$3` prev, `$5` the last id read (null when opening), `$6` limit, `$7` target or null; `cur`
+ * and `guard` are the caller's SQL.
+ */
+export function readWindowSql(schema: string, cur: string, guard: string, continuing: boolean): string {
+  return windowSql(schema, {
+    namespace: '$1',
+    partition: '$2',
+    prev: '$3::pg_snapshot',
+    cur,
+    limit: '$6',
+    target: '($7::text is null or $7::text = any(e.targets))',
+    after: continuing ? 'e.id > $5::bigint' : null,
+    // Opening a window, $5 is null; said here so that the statement still gives it a type.
+    guard: continuing ? guard : `${guard} and $5::bigint is null`,
+  });
 }
 
 /** Where the next read starts, after reading `entries` of the window `read` (its cur set) up to `limit`. */

@@ -1,4 +1,5 @@
 import type { Sql } from '../sql/context.js';
+import { parkedHeadsSql } from '../sql/parked-heads.js';
 import type { CursorState, PartitionRef } from './step-types.js';
 
 interface CursorRow {
@@ -72,10 +73,7 @@ export class CursorLease {
    */
   async nextDue(): Promise<Date | null> {
     const { rows } = await this.sql.db.query<{ at: Date | null }>(
-      `select min(h.not_before) as at from (
-         select distinct on (key) not_before, blocked from ${this.sql.schema}.parked
-          where namespace = $1 and target = $2 and partition = $3
-          order by key, entry_id) h
+      `select min(h.not_before) as at from (${parkedHeadsSql(this.sql.schema, '$1', '$2', '$3')}) h
         where not h.blocked`,
       [this.ref.namespace, this.ref.target, this.ref.partition],
     );

@@ -1,5 +1,5 @@
 import { type EntryRow, entryFromRow } from '../entry.js';
-import { afterRead, type LogPosition, type ReadResult, windowSql } from '../snapshot-reader.js';
+import { afterRead, type LogPosition, type ReadResult, readWindowSql } from '../snapshot-reader.js';
 import type { Sql } from '../sql/context.js';
 
 export interface StepStart {
@@ -51,7 +51,7 @@ export async function startStep(
      select s.now_, s.snap_::text as snap_, s.has_parked_, s.held_, r.*
        from s
        left join lateral (
-         ${windowSql(schema, 'coalesce($4::pg_snapshot, s.snap_)', 's.held_ and not s.has_parked_', position.afterId !== null)}) r on true`,
+         ${readWindowSql(schema, 'coalesce($4::pg_snapshot, s.snap_)', 's.held_ and not s.has_parked_', position.afterId !== null)}) r on true`,
     [ref.namespace, ref.partition, position.prev, position.cur, position.afterId, limit, ref.target, owner],
     { prepare: true },
   );
