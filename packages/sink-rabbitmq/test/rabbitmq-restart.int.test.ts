@@ -60,10 +60,17 @@ describe.runIf(available)('RabbitMQ sink across a broker restart', () => {
     const log = [...producers.committed.values()];
     // The test's own connection died with the broker: read through a new one.
     const reader = await rabbitAdmin(server.url);
+    // Every committed entry confirmed by the broker: nothing pending or parked at the target. (The queue's
+    // length alone can reach the log's while one entry is still in flight, since it counts duplicates.)
     await until(
-      async () => (await reader.count(queue)) >= log.length,
+      async () => {
+        const [t] = await walbox.status({ namespace: 'restart' });
+        return (
+          t !== undefined && t.pending === 0 && t.parked === 0 && (await reader.count(queue)) >= log.length
+        );
+      },
       120_000,
-      'every committed entry in the queue',
+      'every committed entry confirmed and in the queue',
     );
     await d.stop();
     const received = await reader.drain(queue);
