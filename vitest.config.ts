@@ -19,8 +19,9 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
-    // The chaos scenarios run on their own: npm run test:chaos (vitest.chaos.config.ts).
-    exclude: [...configDefaults.exclude, 'test/chaos/**'],
+    // The chaos scenarios run on their own: npm run test:chaos (vitest.chaos.config.ts); so do the bus sinks'
+    // broker restarts: npm run test:restarts (vitest.restarts.config.ts).
+    exclude: [...configDefaults.exclude, 'test/chaos/**', 'packages/*/test/*-restart.int.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
