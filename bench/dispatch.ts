@@ -1,13 +1,24 @@
 /**
  * Benchmark of delivery: producers append in this process, a dispatcher in a child process applies the
  * entries to a sink, and each scenario prints one line with its figures next to their goals. Not a test.
+ * The sink rows (4) measure what the no-op throughput row (1) measures, against a real store; each needs
+ * its server and prints one "skipped" line without it. What a row writes into is created for the run and
+ * removed afterwards (bench/support/sink-servers.ts).
  *
  *   npm run bench:dispatch
- *   BENCH_SECONDS=20          producing time of each throughput scenario (walbox, pg-boss, Redis)
+ *   BENCH_SCENARIOS=sinks npm run bench:dispatch   the no-op throughput row and every sink row
+ *   BENCH_SECONDS=20          producing time of each throughput scenario (walbox, pg-boss, sinks)
  *   BENCH_LATENCY_SECONDS=10  producing time of each paced latency run (listen, poll)
  *   BENCH_NOTIFY_SECONDS=6    per variant of the NOTIFY on/off append comparison
  *   BENCH_BACKLOG=1000000     entries appended before the backlog drain; 0 skips it
- *   BENCH_SCENARIOS=throughput,pgboss,latency,notify,redis,backlog   which ones to run
+ *   BENCH_SCENARIOS=throughput,pgboss,latency,notify,redis,backlog   which ones to run (the default); also
+ *                             the sink rows, opt-in: postgres (@walbox/sink-postgres into a database
+ *                             walbox_bench_replica_<random> on the bench's server), rocksdb (a temporary
+ *                             directory), memcached-invalidate (@walbox/sink-memcached, mode 'invalidate'),
+ *                             nats (a JetStream stream), rabbitmq (a durable exchange and queue, consumed by
+ *                             this process), redis-stream (createRedisStreamSink, MAXLEN ~ 100k); and
+ *                             `sinks` for throughput plus all six. NATS and RabbitMQ publish a key's
+ *                             entries one after the other, so their rows show the distinct keys per batch
  *   BENCH_PRODUCERS=4  BENCH_TX_ENTRIES=1000   batched producers and entries per transaction
  *   BENCH_PARTITIONS=8  BENCH_BATCH=400   BENCH_CONCURRENCY=8   namespace and dispatcher settings
  *   BENCH_RATE=2000           offered entries/s of the latency runs (single-entry transactions)
@@ -22,6 +33,9 @@
  *   BENCH_CHILD_RUNTIME=tsx   run the children under tsx instead of an esbuild bundle (adds ~45 MiB RSS)
  *   DATABASE_URL              else postgres://postgres@127.0.0.1:5432/test, else an embedded Postgres
  *   REDIS_URL                 else 127.0.0.1:6379 if it answers PING, else a redis-server on a free port
+ *   MEMCACHED_SERVERS         else 127.0.0.1:11211 if it answers, else a memcached on a free port
+ *   NATS_URL                  else nats://127.0.0.1:4222 (with JetStream)
+ *   RABBITMQ_URL              else amqp://guest:guest@127.0.0.1:5672
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -37,6 +51,16 @@ import { envNumber, loadavg, machineLine, postgresVersion, revision } from './su
 import { alternate, fmt, type PhaseResult, percentile, perSecond, runPhase } from './support/measure.js';
 import { type BenchRedis, openBenchRedis, removeKeys } from './support/redis.js';
 import { cpuText, latencyText, mib, ms, queryStatsLines, us, verdict, waitedText } from './support/report.js';
+import {
+  codePaths,
+  PER_KEY_SINKS,
+  SINK_SCENARIOS,
+  type SinkRun,
+  type SinkScenario,
+  scenarioSet,
+  withSink,
+} from './support/sink-servers.js';
+import type { SinkSettings } from './support/sinks.js';
 import { entries, type Produced, produceBatches, producePaced } from './support/workload.js';
 
 const SECONDS = envNumber('BENCH_SECONDS', 20);
@@ -54,9 +78,8 @@ const DRAIN_TIMEOUT_MS = envNumber('BENCH_DRAIN_TIMEOUT', 30) * 1000;
 const CPU_PROF = process.env.BENCH_CPU_PROF || undefined;
 const QUERY_STATS = process.env.BENCH_QUERY_STATS === '1';
 const CHILD_NODE_FLAGS = (process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-const SCENARIOS = new Set(
-  (process.env.BENCH_SCENARIOS ?? 'throughput,pgboss,latency,notify,redis,backlog').split(','),
-);
+const DEFAULT_SCENARIOS = ['throughput', 'pgboss', 'latency', 'notify', 'redis', 'backlog'];
+const SCENARIOS = scenarioSet(process.env.BENCH_SCENARIOS ?? DEFAULT_SCENARIOS.join(','), DEFAULT_SCENARIOS);
 const PACED_PRODUCERS = envNumber('BENCH_PACED_PRODUCERS', 16);
 const WARMUP_MS = 1000;
 const NOTIFY_PRODUCERS = 16;
@@ -81,7 +104,7 @@ async function startChild(ctx: Context, spec: Partial<ChildSpec>, wait = true): 
       poolSize: CONCURRENCY + 6,
       schema: ctx.schema,
       target: 'noop',
-      sink: 'noop',
+      sink: { kind: 'noop' },
       batchSize: BATCH,
       concurrency: CONCURRENCY,
       queryStats: QUERY_STATS,
@@ -133,7 +156,9 @@ async function finish(ctx: Context, child: BenchChild, p: Produced) {
     consumer: cpuPerEntry(child),
   };
   const batch = child.delivered / child.batches;
-  return { s, peakRss, appendedRate, left, rtt: p.ledger.commitRttMedian(), cpu, waited: p.waited, batch };
+  const keys = child.keys / child.batches;
+  const rtt = p.ledger.commitRttMedian();
+  return { s, peakRss, appendedRate, left, rtt, cpu, waited: p.waited, batch, keys };
 }
 
 /** The child's CPU time from ready to stopped, per entry it delivered: its cost, whatever the machine's load. */
@@ -141,25 +166,55 @@ function cpuPerEntry(child: BenchChild): number {
   return (child.cpuAtStop - child.cpuAtReady) / child.delivered;
 }
 
-async function walboxThroughput(ctx: Context, label: string, sink: 'noop' | 'redis') {
-  const namespace = `tp-${sink}`;
-  const target = `${sink}-tp`;
+/**
+ * Batched producers against a dispatcher applying to `sink`. The no-op and Redis rows print the throughput
+ * goal; a sink row (`row`) prints its rate against the no-op row's and where it wrote.
+ */
+async function walboxThroughput(
+  ctx: Context,
+  label: string,
+  name: string,
+  sink: SinkSettings,
+  row?: { noopRate: number | undefined; keys: boolean; where: string },
+) {
+  const namespace = `tp-${name}`;
+  const target = `${name}-tp`;
   await ctx.walbox.namespaces.upsert({ name: namespace, partitions: PARTITIONS, targets: [target] });
-  const child = await startChild(ctx, {
-    target,
-    sink,
-    redisUrl: ctx.redis?.url,
-    redisPrefix: `walbox-bench:${ctx.schema}:`,
-  });
+  const child = await startChild(ctx, { target, sink });
   const p = await produceBatches({
     ...producing(ctx, child, namespace),
     append: (client, b) => ctx.walbox.appendMany(client, b),
   });
   const r = await finish(ctx, child, p);
+  const versus = !row
+    ? ` (goal >= ${fmt.rate(GOAL.throughput)}: ${verdict(r.s.rate >= GOAL.throughput)})`
+    : row.noopRate === undefined
+      ? ''
+      : ` (${fmt.ratio(r.s.rate / row.noopRate)}x the no-op row)`;
+  const keys = row?.keys ? `, ${r.keys.toFixed(0)} keys` : '';
   console.log(
-    `${label}walbox ${fmt.rate(r.s.rate)} entries/s (goal >= ${fmt.rate(GOAL.throughput)}: ${verdict(r.s.rate >= GOAL.throughput)})  ${latencyText(r)}  appended ${fmt.rate(r.appendedRate)}/s${waitedText(r)}  batches of ${r.batch.toFixed(0)} avg  dispatcher rss peak ${mib(r.peakRss)}  ${cpuText(r.cpu)}${r.left}`,
+    `${label}walbox ${fmt.rate(r.s.rate)} entries/s${versus}  ${latencyText(r)}  appended ${fmt.rate(r.appendedRate)}/s${waitedText(r)}  batches of ${r.batch.toFixed(0)} avg${keys}  dispatcher rss peak ${mib(r.peakRss)}  ${cpuText(r.cpu)}${r.left}${row ? ` | ${row.where}` : ''}`,
   );
   return { rate: r.s.rate, saturated: r.waited > 0.02 };
+}
+
+/** A sink row: the sink's server prepared for this run (sink-servers.ts), measured as the no-op row is. */
+function sinkThroughput(
+  ctx: Context,
+  name: SinkScenario,
+  noopRate: number | undefined,
+  redis: SinkRun['redis'],
+) {
+  const run = { databaseUrl: ctx.url, pool: ctx.pool, schema: ctx.schema, concurrency: CONCURRENCY, redis };
+  // The namespace as walboxThroughput names it.
+  return withSink(name, { ...run, namespace: `tp-${name}` }, async (label, sink) => {
+    try {
+      const row = { noopRate, keys: PER_KEY_SINKS.has(name), where: sink.where };
+      await walboxThroughput(ctx, label, name, sink.settings, row);
+    } finally {
+      for (const child of ctx.children) await stopChild(ctx, child).catch(() => {}); // before the cleanup
+    }
+  });
 }
 
 async function pgbossBaseline(ctx: Context, walbox: { rate: number; saturated: boolean } | undefined) {
@@ -347,9 +402,9 @@ async function main() {
     );
     console.log(`machine     ${machineLine()}`);
     console.log(`postgres    ${await postgresVersion(pool)}`);
-    console.log(`code        ${revision(['migrations', 'src', 'packages/sink-redis/src'])}`);
+    console.log(`code        ${revision(codePaths(SCENARIOS))}`);
     console.log(`children    ${ctx.command.runtime}`);
-    if (SCENARIOS.has('redis')) {
+    if (SCENARIOS.has('redis') || SCENARIOS.has('redis-stream')) {
       const r = await openBenchRedis();
       if ('skipped' in r) redisNote = `unavailable: ${r.skipped}`;
       else {
@@ -361,13 +416,19 @@ async function main() {
     await walbox.migrate();
 
     let walboxRate: { rate: number; saturated: boolean } | undefined;
-    if (SCENARIOS.has('throughput')) walboxRate = await walboxThroughput(ctx, '1 throughput  ', 'noop');
+    if (SCENARIOS.has('throughput')) {
+      walboxRate = await walboxThroughput(ctx, '1 throughput  ', 'noop', { kind: 'noop' });
+    }
     if (SCENARIOS.has('pgboss')) await pgbossBaseline(ctx, walboxRate);
     if (SCENARIOS.has('latency')) await latency(ctx);
     if (SCENARIOS.has('notify')) await notifyCost(ctx);
-    if (SCENARIOS.has('redis')) {
-      if (ctx.redis) await walboxThroughput(ctx, '4 redis sink  ', 'redis');
-      else console.log(`4 redis sink  skipped: Redis ${redisNote}`);
+    if (SCENARIOS.has('redis') && ctx.redis) {
+      const sink = { kind: 'redis', url: ctx.redis.url, keyPrefix: `walbox-bench:${schema}:` } as const;
+      await walboxThroughput(ctx, '4 redis sink  ', 'redis', sink);
+    } else if (SCENARIOS.has('redis')) console.log(`4 redis sink  skipped: Redis ${redisNote}`);
+    const redis = ctx.redis ?? { skipped: redisNote };
+    for (const name of SINK_SCENARIOS.filter((n) => SCENARIOS.has(n))) {
+      await sinkThroughput(ctx, name, walboxRate?.rate, redis);
     }
     if (SCENARIOS.has('backlog') && BACKLOG > 0) await backlog(ctx);
     console.log(`done        load ${loadavg()}`);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DispatcherOptions } from '../../src/index.js';
 import type { ChildCommand } from './child-bundle.js';
+import type { SinkSettings } from './sinks.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -15,9 +16,8 @@ export interface ChildSpec {
   // walbox mode
   schema: string;
   target: string;
-  sink: 'noop' | 'redis';
-  redisUrl?: string;
-  redisPrefix?: string;
+  /** What the dispatcher applies to (sinks.ts). */
+  sink: SinkSettings;
   dispatcher?: DispatcherOptions;
   // pgboss mode
   bossSchema?: string;
@@ -45,6 +45,7 @@ interface Message {
   peak?: MemoryPeaks;
   cpu?: number;
   batches?: number;
+  keys?: number;
   queries?: Array<[text: string, count: number, ms: number]>;
   data?: number[];
 }
@@ -72,6 +73,8 @@ export class BenchChild {
   memory: MemoryPeaks | undefined;
   /** Set once stopped: how many batches reached the sink, and the statements run (with queryStats). */
   batches = 0;
+  /** Set once stopped: distinct keys summed over the batches (a sink other than the no-op one). */
+  keys = 0;
   queries: Array<[text: string, count: number, ms: number]> = [];
   /** Entries delivered so far. */
   delivered = 0;
@@ -133,6 +136,7 @@ export class BenchChild {
         this.#reportedPeak = m.peakRss ?? 0;
         this.memory = m.peak;
         this.batches = m.batches ?? 0;
+        this.keys = m.keys ?? 0;
         this.queries = m.queries ?? [];
         this.cpuAtStop = m.cpu ?? Number.NaN;
       }

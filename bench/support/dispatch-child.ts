@@ -1,19 +1,21 @@
 // The consuming side of bench/dispatch.ts, in a process of its own so that its memory is measured alone:
-// either a walbox dispatcher (no-op or Redis sink) or a plain pg-boss worker (the baseline).
+// either a walbox dispatcher (a no-op sink or one of sinks.ts) or a plain pg-boss worker (the baseline).
 // Started by bench/support/bench-child.ts (bundled by child-bundle.ts, or under tsx) with an IPC channel and
 // its settings as JSON in BENCH_CHILD (ChildSpec). Reports over IPC:
 //   { type: 'ready', rss, cpu }                  once the dispatcher / workers run (cpu: µs used so far)
 //   { type: 'applied', data: [at, tx, n, ...] }  every FLUSH_MS: n entries of producer transaction `tx`
 //                                                 reached the sink at `at` (epoch ms, sub-ms precision)
-//   { type: 'stopped', peakRss, peak, cpu, batches, queries }
+//   { type: 'stopped', peakRss, peak, cpu, batches, keys, queries }
 //                                                after a graceful stop, then exits (peak: memoryUsage peaks;
-//                                                queries: [text, count, ms] when spec.queryStats)
+//                                                keys: distinct keys summed over batches, sinks other than
+//                                                no-op; queries: [text, count, ms] when spec.queryStats)
 // Stops on { type: 'stop' } or when the parent goes away (IPC disconnect).
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { type Entry, functionSink, type Sink, Walbox } from '../../src/index.js';
 import type { ChildSpec } from './bench-child.js';
 import { BENCH_APPLICATION } from './cpu.js';
+import { createBenchSink } from './sinks.js';
 
 const FLUSH_MS = 50;
 const spec = JSON.parse(process.env.BENCH_CHILD ?? 'null') as ChildSpec | null;
@@ -58,6 +60,27 @@ const sampler = setInterval(sample, 50);
 
 const payloads = (batch: readonly Entry[]) => batch.map((e) => e.payload);
 
+/** Distinct keys of the batches a measured sink applied: a bus sink publishes a key's entries in turn. */
+let keys = 0;
+
+/**
+ * `sink`, its entries recorded as applied once `apply` returns (the store answered), except those it
+ * returned as failed (the dispatcher retries them; they are recorded when they go through).
+ */
+function measured(sink: Sink): Sink {
+  return {
+    name: sink.name,
+    async apply(batch, ctx) {
+      const result = await sink.apply(batch, ctx);
+      const failed = new Set(result?.failed?.map((f) => f.id));
+      record(payloads(failed.size === 0 ? batch : batch.filter((e) => !failed.has(e.id))));
+      keys += new Set(batch.map((e) => e.key)).size;
+      return result;
+    },
+    close: () => sink.close?.() ?? Promise.resolve(),
+  };
+}
+
 /** Per statement (its first 80 characters): how often the pool ran it, and the ms until it returned. */
 const queryStats = new Map<string, { n: number; ms: number }>();
 function countQueries(pool: pg.Pool): void {
@@ -91,24 +114,10 @@ async function startWalbox(s: ChildSpec): Promise<() => Promise<void>> {
   });
   if (s.queryStats) countQueries(pool);
   const walbox = new Walbox({ pool, schema: s.schema });
-  let sink: Sink;
-  if (s.sink === 'redis') {
-    // Loaded only when used, as a deployment would: ioredis alone adds ~6 MiB to the resident set.
-    const { createRedisSink } = await import('../../packages/sink-redis/src/index.js');
-    const redis = createRedisSink({ url: s.redisUrl, name: s.target, keyPrefix: s.redisPrefix });
-    sink = {
-      name: s.target,
-      // Applied means Redis answered: the time is taken after the pipeline returns.
-      async apply(batch, ctx) {
-        const result = await redis.apply(batch, ctx);
-        record(payloads(batch));
-        return result;
-      },
-      close: () => redis.close(),
-    };
-  } else {
-    sink = functionSink(s.target, (batch) => record(payloads(batch)));
-  }
+  const sink =
+    s.sink.kind === 'noop'
+      ? functionSink(s.target, (batch) => record(payloads(batch)))
+      : measured(await createBenchSink(s.sink, s.target));
   const dispatcher = walbox.dispatcher({ sinks: { [s.target]: sink }, ...s.dispatcher });
   dispatcher.on('error', (err) => process.stderr.write(`dispatcher error: ${err.stack ?? err}\n`));
   await dispatcher.start();
@@ -156,7 +165,7 @@ function shutdown(code: number): Promise<void> {
     clearInterval(sampler);
     flush();
     const queries = [...queryStats].map(([text, q]) => [text, q.n, q.ms]);
-    send({ type: 'stopped', peakRss: peak.rss, peak, cpu: cpuMicros(), batches, queries });
+    send({ type: 'stopped', peakRss: peak.rss, peak, cpu: cpuMicros(), batches, keys, queries });
     if (process.connected) process.disconnect();
     process.exitCode = code;
     setTimeout(() => process.exit(code), 2000).unref(); // whatever handle is left must not keep it alive
