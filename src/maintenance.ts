@@ -5,11 +5,14 @@ export interface MaintenanceResult {
   created: number;
   /** Day partitions dropped by retention (the log's, then the inbox's). */
   dropped: string[];
+  /** Rows of keys no longer written removed from the key lock table (see docs/ordering.md). */
+  keyLocksPruned: number;
 }
 
 /**
  * Creates the next week's day partitions of the log and drops the expired ones that every target has
- * passed; the same for the inbox's, dropped after the longest inbox retention. Dispatchers run it on a pg-boss schedule; `walbox maintain` runs it by hand.
+ * passed; the same for the inbox's, dropped after the longest inbox retention; and removes the key lock rows of
+ * keys no longer written. Dispatchers run it on a pg-boss schedule; `walbox maintain` runs it by hand.
  */
 export async function maintain(sql: Sql, daysAhead = 7): Promise<MaintenanceResult> {
   const { db, schema } = sql;
@@ -23,5 +26,10 @@ export async function maintain(sql: Sql, daysAhead = 7): Promise<MaintenanceResu
     `select name from ${schema}.inbox_partitions($1) as name`,
     [daysAhead],
   );
-  return { created: rows[0]!.created, dropped: [...dropped, ...inbox].map((r) => r.name) };
+  const { rows: pruned } = await db.query<{ pruned: number }>(`select ${schema}.prune_key_locks() as pruned`);
+  return {
+    created: rows[0]!.created,
+    dropped: [...dropped, ...inbox].map((r) => r.name),
+    keyLocksPruned: pruned[0]!.pruned,
+  };
 }

@@ -25,8 +25,6 @@ declare
   v_in {{schema}}.append_input[];
   v_n int;
   v_ids bigint[];
-  v_whole text[];
-  v_keyed text[];
   v_returned int;
   v_actor text := {{schema}}.default_actor();
 begin
@@ -55,25 +53,20 @@ begin
             limit 1) bad;
 
   -- Per-key commit order: a second writer of the same (namespace, key) waits until the first commits, so
-  -- for one key, id order is commit order. A writer of a few keys holds its namespace's lock shared plus a
-  -- lock per key; a writer of many keys (or of a namespace with one total order) holds the namespace lock
-  -- exclusively instead, so a batch of 100,000 keys does not fill the shared lock table. Locks are taken in
-  -- a fixed order (namespaces, then keys, each sorted by lock) to avoid deadlocks between batches.
-  select coalesce(array_agg(s.namespace) filter (where s.whole), '{}'),
-         coalesce(array_agg(s.namespace) filter (where not s.whole), '{}')
-    into v_whole, v_keyed
-    from (select x.namespace, bool_or(n.ordering = 'namespace') or count(distinct x.key) > 64 as whole
-            from unnest(v_in) x join {{schema}}.namespaces n on n.name = x.namespace
-           group by x.namespace) s;
+  -- for one key, id order is commit order. Each namespace's advisory lock first, in a fixed order: shared
+  -- (so that upsert_namespace, holding it exclusively, waits for appends in flight before repartitioning),
+  -- or exclusive for a namespace with one total order. Then the row lock of each key of the other
+  -- namespaces (lock_keys: row locks take no room in the shared lock table, so a batch may hold any number).
   perform {{schema}}.take_append_lock(l.lock_id, l.whole)
-     from (select {{schema}}.append_lock_id(ns) as lock_id, ns = any(v_whole) as whole
-             from unnest(v_whole || v_keyed) as ns
+     from (select {{schema}}.append_lock_id(s.namespace) as lock_id, s.whole
+             from (select x.namespace, bool_or(n.ordering = 'namespace') as whole
+                     from unnest(v_in) x join {{schema}}.namespaces n on n.name = x.namespace
+                    group by x.namespace) s
             order by 1, 2 desc) l;
-  perform {{schema}}.take_append_lock(k.lock_id, true)
-     from (select distinct {{schema}}.append_lock_id(x.namespace, x.key) as lock_id
-             from unnest(v_in) x
-            where x.namespace = any(v_keyed)
-            order by 1) k;
+  perform {{schema}}.lock_keys(array(
+    select {{schema}}.key_lock_id(x.namespace, x.key)
+      from unnest(v_in) x join {{schema}}.namespaces n on n.name = x.namespace
+     where n.ordering <> 'namespace'));
 
   -- Ids are drawn only after the locks are held.
   select array_agg(nextval('{{schema}}.entries_id_seq')) into v_ids from generate_series(1, v_n);

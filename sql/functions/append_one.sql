@@ -4,7 +4,7 @@
 -- inserting the row by hand.
 --
 -- The rules are append_json's: entry_fault and its errors, the namespace's append lock shared (exclusive for
--- a namespace with one total order) and then the key's, the id drawn only after the locks, the idempotency
+-- a namespace with one total order) and then the key's row lock (lock_keys), the id drawn only after the locks, the idempotency
 -- key claimed before the insert, entry_deliver_at, default_actor, notify_append.
 create or replace function {{schema}}.append_one(p_entry json, p_slim boolean default false)
 returns table (
@@ -26,12 +26,12 @@ begin
     perform {{schema}}.raise_entry_fault(v_in, v_ns);
   end if;
 
-  -- The locks of append_json, in its order: the namespace's, then the key's.
+  -- The locks of append_json, in its order: the namespace's advisory lock, then the key's row lock.
   if v_ns.ordering = 'namespace' then
     perform {{schema}}.take_append_lock({{schema}}.append_lock_id(v_in.namespace), true);
   else
-    perform {{schema}}.take_append_lock({{schema}}.append_lock_id(v_in.namespace), false),
-            {{schema}}.take_append_lock({{schema}}.append_lock_id(v_in.namespace, v_in.key), true);
+    perform {{schema}}.take_append_lock({{schema}}.append_lock_id(v_in.namespace), false);
+    perform {{schema}}.lock_keys(array[{{schema}}.key_lock_id(v_in.namespace, v_in.key)]);
   end if;
   v_id := nextval('{{schema}}.entries_id_seq');
 

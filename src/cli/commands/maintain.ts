@@ -13,6 +13,7 @@ export function registerMaintain(program: Command): void {
         out.result(result, (r) => {
           out.line(`day partitions created: ${r.created}`);
           out.line(`day partitions dropped: ${r.dropped.length === 0 ? 'none' : r.dropped.join(', ')}`);
+          out.line(`key lock rows pruned: ${r.keyLocksPruned}`);
         });
       }),
     );
