@@ -1,4 +1,5 @@
 export type { AuditFilter, AuditRow } from './audit.js';
+export type { BackfillOptions, BackfillProgress } from './backfill.js';
 export type { CaptureOptions } from './capture.js';
 export type { DeadLetter, DeadLetterFilter, DeadLetterStatus, DeadLetters } from './dead-letters.js';
 export { Dispatcher } from './dispatch/dispatcher.js';
@@ -33,6 +34,7 @@ export type { MutationPart, MutationRef, MutationStatus, Mutations, PartState } 
 export type { NamespaceConfig, NamespaceConfigInput } from './namespace-config.js';
 export type { Namespaces, UpsertOptions } from './namespaces.js';
 export type { MutationReplayOptions, RangeReplayOptions, ReplayOptions } from './replay.js';
+export type { WalboxRoles } from './roles.js';
 export { LOG_START, type LogPosition, type ReadResult } from './snapshot-reader.js';
 export type { PartitionStatus, StatusOptions, TargetStatus } from './status.js';
 export { type TypedEntryInput, TypedNamespace } from './typed-namespace.js';

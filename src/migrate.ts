@@ -7,8 +7,11 @@ import { assertIdentifier, quoteIdent } from './names.js';
 // src/migrate.ts and dist/migrate.js both sit one level below the package root, beside migrations/ and sql/.
 const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url);
 const SQL_DIR = new URL('../sql/', import.meta.url);
-/** The folders of sql/, in the order they are applied: a view can only be created once the functions it calls exist. */
-const SQL_FOLDERS = ['functions', 'views'] as const;
+/**
+ * The folders of sql/, in the order they are applied: a view can only be created once the functions it calls
+ * exist, and privileges are revoked once every object exists.
+ */
+const SQL_FOLDERS = ['functions', 'views', 'privileges'] as const;
 /** Day partitions of the log that migrate() makes sure exist, as 0001 once did: today and the week ahead. */
 const PARTITION_DAYS_AHEAD = 7;
 
@@ -46,7 +49,7 @@ export async function loadMigrations(schema: string): Promise<Migration[]> {
   );
 }
 
-/** Every file of sql/: the functions, then the views, each folder in file name order. */
+/** Every file of sql/: the functions, the views, then the privileges, each folder in file name order. */
 export async function loadSqlObjects(schema: string): Promise<SqlObjectFile[]> {
   assertIdentifier('schema', schema);
   const folders = await Promise.all(

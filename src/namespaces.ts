@@ -88,7 +88,7 @@ export class Namespaces {
 
   async #fetch(via: Queryable, name: string): Promise<NamespaceConfig | undefined> {
     const { rows } = await via.query<NamespaceRow>(
-      `select ${COLUMNS} from ${this.sql.schema}.namespaces where name = $1`,
+      `select ${COLUMNS} from ${this.sql.schema}.namespace_config($1)`,
       [name],
     );
     if (!rows[0]) {

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { z } from 'zod';
 import { appendEntries } from './append.js';
 import { type AuditFilter, type AuditRow, readAudit } from './audit.js';
+import { type BackfillOptions, type BackfillProgress, backfill } from './backfill.js';
 import { type CaptureOptions, captureTable, uncaptureTable } from './capture.js';
 import { explainError } from './database-errors.js';
 import { DeadLetters } from './dead-letters.js';
@@ -9,6 +10,7 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import type { DispatcherOptions } from './dispatch/dispatcher-config.js';
 import type { Sink } from './dispatch/sink.js';
 import type { AppendedEntry, EntryInput } from './entry.js';
+import { InvalidConfigError } from './errors.js';
 import { type Executor, toQueryable } from './executor.js';
 import { Inbox, type InboxOptions } from './inbox.js';
 import { type MaintenanceResult, maintain } from './maintenance.js';
@@ -16,6 +18,7 @@ import { type MigrateResult, migrate } from './migrate.js';
 import { Mutations } from './mutations.js';
 import { Namespaces } from './namespaces.js';
 import { type ReplayOptions, replay } from './replay.js';
+import { applyRoles, roleNames, roleStatements, type WalboxRoles } from './roles.js';
 import { type LogPosition, type ReadResult, readBatch } from './snapshot-reader.js';
 import { type Sql, sqlContext } from './sql/context.js';
 import { readStatus, type StatusOptions, type TargetStatus } from './status.js';
@@ -71,6 +74,27 @@ export class Walbox {
     else for (const d of this.#dispatchers) d.reportError(err);
   }
 
+  /**
+   * The producer, dispatcher and auditor roles of this schema (docs/security.md): their names and the
+   * statements that create them and grant their rights, for DBAs who run them themselves.
+   */
+  roles(options: { prefix?: string } = {}): { names: WalboxRoles; statements: string[] } {
+    const names = roleNames(this.schema, options.prefix);
+    return { names, statements: roleStatements(this.schema, names) };
+  }
+
+  /** Creates the roles (when missing) and grants their rights, in one transaction. Run it after migrate(). */
+  async createRoles(options: { prefix?: string } = {}): Promise<WalboxRoles> {
+    const names = roleNames(this.schema, options.prefix);
+    const client = await this.pool.connect();
+    try {
+      await applyRoles(toQueryable(client), this.schema, names);
+    } finally {
+      client.release();
+    }
+    return names;
+  }
+
   /** Creates or upgrades walbox's tables in its schema. Safe to run concurrently from many processes. */
   migrate(): Promise<MigrateResult> {
     return migrate(this.pool, this.schema);
@@ -93,8 +117,38 @@ export class Walbox {
   }
 
   /** Installs a trigger that appends every INSERT/UPDATE/DELETE of `table` with before and after images. */
-  captureTable(table: string, options: CaptureOptions, executor?: Executor): Promise<void> {
-    return captureTable(this.#on(executor), table, options);
+  /**
+   * Captures every later change of `table`. With `backfill`, then appends its existing rows too, in chunks
+   * (see backfill()): a replica that starts empty ends equal to the table. A backfill commits chunk by chunk,
+   * so it cannot run inside the caller's transaction: with an executor, call backfill() after committing.
+   */
+  async captureTable(
+    table: string,
+    options: CaptureOptions & { backfill?: boolean | BackfillOptions },
+    executor?: Executor,
+  ): Promise<BackfillProgress | undefined> {
+    const { backfill: wanted, ...capture } = options;
+    if (wanted && executor) {
+      throw new InvalidConfigError(
+        'backfill',
+        'a backfill commits chunk by chunk: call captureTable without an executor, or backfill() after your commit',
+      );
+    }
+    await captureTable(this.#on(executor), table, capture);
+    if (!wanted) return undefined;
+    return this.backfill(table, capture, wanted === true ? {} : wanted);
+  }
+
+  /**
+   * Appends the existing rows of a captured table, in chunks of committed transactions that lock only their
+   * own rows; resumes after a crash (progress in `<schema>.backfills`). See docs/operations.md.
+   */
+  backfill(
+    table: string,
+    target: { namespace: string; keyColumn: string },
+    options?: BackfillOptions,
+  ): Promise<BackfillProgress> {
+    return backfill(this.#sql, this.pool, table, target, options);
   }
 
   uncaptureTable(table: string, executor?: Executor): Promise<void> {

@@ -105,7 +105,7 @@ describe('append locks', () => {
         where back`,
     );
     expect(backwards[0]!.n).toBe(0);
-  });
+  }, 240_000);
 
   it('2,000 single appends in one transaction hold one advisory lock, not one per key', async () => {
     const client = await pool.connect();

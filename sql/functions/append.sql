@@ -5,7 +5,7 @@ create or replace function {{schema}}.append(
   p_delay interval default null, p_deliver_at timestamptz default null,
   p_idempotency_key text default null, p_actor text default null
 ) returns bigint
-language sql as $$
+language sql security definer set search_path = pg_catalog, pg_temp as $$
   select id from {{schema}}.append_one(json_build_object(
     'namespace', p_namespace, 'key', p_key, 'op', p_op, 'payload', p_payload, 'before', p_before,
     'headers', p_headers, 'targets', p_targets,

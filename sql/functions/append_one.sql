@@ -12,7 +12,7 @@ returns table (
   headers jsonb, targets text[], deliver_at timestamptz, idempotency_key text, xid xid8,
   created_at timestamptz, actor text, duplicate boolean
 )
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 #variable_conflict use_column
 declare
   v_in {{schema}}.append_input;

@@ -3,7 +3,7 @@
 -- payload (and the old row as before-image); DELETE appends a delete with the old row as before-image.
 -- An UPDATE that changes the key appends a delete of the old key first, so derived stores drop it.
 create or replace function {{schema}}.capture_trigger() returns trigger
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_namespace text := tg_argv[0];
   v_key_column text := tg_argv[1];

@@ -5,7 +5,7 @@
 create or replace function {{schema}}.delivery_status(p_id bigint, p_namespace text, p_partition int, p_xid xid8,
                                            p_targets text[])
 returns jsonb
-language sql stable as $$
+language sql stable security definer set search_path = pg_catalog, pg_temp as $$
   select coalesce(jsonb_object_agg(t.target, case
            when exists (select 1 from {{schema}}.dead_letters d
                          where d.entry_id = p_id and d.target = t.target and d.status in ('dead', 'blocking'))

@@ -3,7 +3,7 @@
 -- no parked entry (delayed, retrying, blocked, replayed) refers to them. Dead letters keep their own copy.
 -- Returns the names of the dropped partitions.
 create or replace function {{schema}}.drop_expired_partitions() returns setof text
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_part record;
   v_keep_hours int;

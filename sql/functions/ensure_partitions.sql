@@ -4,7 +4,7 @@
 -- common, so a day another session creates meanwhile can still fail here (42P07 after waiting for its lock
 -- on the parent, 23505 on pg_class's name index without): it is there, so it is skipped.
 create or replace function {{schema}}.ensure_partitions(p_days_ahead int default 7) returns int
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_day date;
   v_name text;

@@ -3,7 +3,7 @@
 -- delivered again after its partition was dropped is accepted again: keep retention above the longest time
 -- a bus may redeliver. Returns the dropped partitions' names.
 create or replace function {{schema}}.inbox_partitions(p_days_ahead int default 7) returns setof text
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_day date;
   v_name text;

@@ -7,7 +7,7 @@
 -- the row again (ON CONFLICT retries its insert when the conflicting row is gone), so the lock still holds.
 create or replace function {{schema}}.prune_key_locks(p_limit int default 10000, p_min_age int default 1000000)
 returns int
-language sql as $$
+language sql security definer set search_path = pg_catalog, pg_temp as $$
   with old as (
     select k.lock_id
       from {{schema}}.key_locks k

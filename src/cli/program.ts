@@ -10,6 +10,7 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerMutation } from './commands/mutation.js';
 import { registerNamespaces } from './commands/namespaces.js';
 import { registerReplay } from './commands/replay.js';
+import { registerRoles } from './commands/roles.js';
 import { registerStatus } from './commands/status.js';
 
 /** The whole command tree. Errors come back as exceptions (exitOverride); run() turns them into exit codes. */
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerMaintain(program);
   registerAudit(program);
+  registerRoles(program);
   registerDemo(program);
 
   program.addHelpText(

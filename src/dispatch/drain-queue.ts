@@ -8,6 +8,11 @@ export function bossSchema(schema: string): string {
   return `${schema.slice(0, 44)}_boss`;
 }
 
+/** The SQL that installs pg-boss in `bossSchema(schema)`: run by the schema owner (`walbox roles --apply`). */
+export function bossInstallSql(schema: string): string {
+  return PgBoss.getConstructionPlans(bossSchema(schema));
+}
+
 /**
  * walbox's only door to pg-boss: one queue of drain jobs per target (policy 'short': at most one queued job
  * per partition), the job loops that run them, and the maintenance schedule. pg-boss re-runs work after
