@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^walbox$/, replacement: source('./src/index.ts') },
       { find: /^@walbox\/sink-kit$/, replacement: source('./packages/sink-kit/src/index.ts') },
+      { find: /^@walbox\/sink-index$/, replacement: source('./packages/sink-index/src/index.ts') },
       { find: /^@walbox\/sink-testkit$/, replacement: source('./packages/sink-testkit/src/index.ts') },
       {
         find: /^@walbox\/throwaway-postgres$/,

@@ -11,6 +11,7 @@
  *                      one adds a `select 1` (what any extra statement in the transaction costs).
  *   BENCH_ROUNDS=3     alternating A/B rounds per comparison
  *   BENCH_CONNS=1,2,4  concurrent connections of the appendMany part
+ *   BENCH_KEYS=shared  appendMany keys: shared (all connections over 10,000 keys) or disjoint (per connection)
  *   DATABASE_URL       else postgres://postgres@127.0.0.1:5432/test, else an embedded Postgres
  */
 import { execFileSync } from 'node:child_process';
@@ -32,6 +33,8 @@ const CONNS = (process.env.BENCH_CONNS ?? '1,2,4').split(',').map((c) => {
 const WARMUP_SECONDS = Math.min(1, SECONDS / 10);
 const BATCH = 1000;
 const KEYS = 10_000;
+/** BENCH_KEYS=disjoint: each appendMany connection writes keys of its own (default: shared). */
+const DISJOINT = process.env.BENCH_KEYS === 'disjoint';
 const TX_RATIO_GOAL = 1.15;
 const BATCH_GOAL = 100_000;
 
@@ -216,23 +219,28 @@ function txLine(p: PhaseResult): string {
 async function appendManyThroughput(pool: pg.Pool, walbox: Walbox, q: string, conns: number) {
   // Built up front and reused in turn, so that the timing is walbox's and not the benchmark's own.
   let n = 0;
-  const batches: EntryInput[][] = Array.from({ length: 32 }, () =>
-    Array.from({ length: BATCH }, () => ({
-      namespace: 'bulk',
-      key: `k${Math.floor(Math.random() * KEYS)}`,
-      op: 'upsert',
-      payload: orderPayload(randomOrder(n++)),
-    })),
-  );
-  let next = 0;
-  const batch = () => batches[next++ % batches.length]!;
-  const viaWalbox = async () => (await walbox.appendMany(pool, batch())).length;
-  const bare = async () => {
+  // Shared keys: every connection draws from the same 10,000, so concurrent batches hold keys in common and
+  // wait for each other (per-key order). Disjoint: each connection has keys of its own, as producers of
+  // different entities do.
+  const build = (prefix: string) =>
+    Array.from({ length: 32 }, () =>
+      Array.from({ length: BATCH }, () => ({
+        namespace: 'bulk',
+        key: `${prefix}k${Math.floor(Math.random() * KEYS)}`,
+        op: 'upsert',
+        payload: orderPayload(randomOrder(n++)),
+      })),
+    );
+  const batches: EntryInput[][][] = Array.from({ length: conns }, (_, c) => build(DISJOINT ? `c${c}-` : ''));
+  const next = new Array<number>(conns).fill(0);
+  const batch = (slot: number) => batches[slot]![next[slot]!++ % 32]!;
+  const viaWalbox = async (slot: number) => (await walbox.appendMany(pool, batch(slot))).length;
+  const bare = async (slot: number) => {
     const { rowCount } = await pool.query(
       `insert into ${q}.plain_entries (namespace, key, op, payload)
        select namespace, key, op, payload
          from json_to_recordset($1::json) as x(namespace text, key text, op text, payload jsonb)`,
-      [JSON.stringify(batch())],
+      [JSON.stringify(batch(slot))],
     );
     return rowCount ?? 0;
   };
@@ -250,7 +258,7 @@ async function appendManyThroughput(pool: pg.Pool, walbox: Walbox, q: string, co
   const walboxRate = perSecond(r.appendMany, 'items');
   const bareRate = perSecond(r.bare, 'items');
   console.log(
-    `appendMany    conns=${conns}  batch=${BATCH}  ${fmt.rate(walboxRate)} entries/s p50 ${fmt.ms(percentile(r.appendMany, 0.5))}/batch (goal >= ${fmt.rate(BATCH_GOAL)}) ${walboxRate >= BATCH_GOAL ? 'ok' : 'MISSED'} | bare insert ${fmt.rate(bareRate)} entries/s p50 ${fmt.ms(percentile(r.bare, 0.5))}/batch | bare/appendMany ${fmt.ratio(bareRate / walboxRate)}`,
+    `appendMany    conns=${conns}  batch=${BATCH}  keys=${DISJOINT ? 'disjoint' : 'shared'}  ${fmt.rate(walboxRate)} entries/s p50 ${fmt.ms(percentile(r.appendMany, 0.5))}/batch (goal >= ${fmt.rate(BATCH_GOAL)}) ${walboxRate >= BATCH_GOAL ? 'ok' : 'MISSED'} | bare insert ${fmt.rate(bareRate)} entries/s p50 ${fmt.ms(percentile(r.bare, 0.5))}/batch | bare/appendMany ${fmt.ratio(bareRate / walboxRate)}`,
   );
 }
 

@@ -1,13 +1,28 @@
 import { raisedError } from './database-errors.js';
 import type { AppendedEntry, EntryInput, EntryRow } from './entry.js';
 import { entryFromRow } from './entry.js';
-import { encodeEntry } from './entry-encoding.js';
-import { EntryRejectedError, InvalidEntryError, UnknownNamespaceError } from './errors.js';
+import { DEFAULT_ENTRY_LIMITS, type EntryLimits, encodeEntry } from './entry-encoding.js';
+import {
+  BatchTooLargeError,
+  EntryRejectedError,
+  InvalidEntryError,
+  UnknownNamespaceError,
+} from './errors.js';
 import { type Executor, toQueryable } from './executor.js';
 import { assertLogicalName } from './names.js';
 import type { NamespaceConfig } from './namespace-config.js';
 import type { Namespaces } from './namespaces.js';
+import { notifyAppended } from './observability/append-hooks.js';
+import { traceAppend } from './observability/tracing.js';
 import type { Sql } from './sql/context.js';
+
+/**
+ * The columns of append_one and append_json, the xid as text: pg reads an xid8 as a string anyway, and Prisma,
+ * whose raw queries refuse the types it does not know (xid8), can then read the row too (docs/executors.md).
+ */
+const APPENDED_COLUMNS =
+  'ord, id, namespace, key, partition, op, payload, before, headers, targets, deliver_at, idempotency_key, ' +
+  'xid::text as xid, created_at, actor, duplicate';
 
 interface AppendedRow extends EntryRow {
   ord: number;
@@ -23,6 +38,25 @@ export async function appendEntries(
   namespaces: Namespaces,
   executor: Executor,
   entries: readonly EntryInput[],
+  limits: EntryLimits = DEFAULT_ENTRY_LIMITS,
+): Promise<AppendedEntry[]> {
+  if (Array.isArray(entries) && entries.length > limits.maxBatchEntries) {
+    throw new BatchTooLargeError('maxBatchEntries', entries.length, limits.maxBatchEntries);
+  }
+  // One span per call; each entry carries its context in a traceparent header (see observability/tracing).
+  const stored = await traceAppend(entries, (carried) =>
+    appendUntraced(sql, namespaces, executor, carried, limits),
+  );
+  notifyAppended(sql.schemaName, stored);
+  return stored;
+}
+
+async function appendUntraced(
+  sql: Sql,
+  namespaces: Namespaces,
+  executor: Executor,
+  entries: readonly EntryInput[],
+  limits: EntryLimits,
 ): Promise<AppendedEntry[]> {
   if (!Array.isArray(entries)) throw new TypeError('walbox: appendMany expects an array of entries');
   if (entries.length === 0) return [];
@@ -31,6 +65,7 @@ export async function appendEntries(
 
   const configs = new Map<string, NamespaceConfig>();
   const parts: string[] = new Array(entries.length);
+  let bytes = 2; // the array's brackets
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     const index = entries.length === 1 ? undefined : i;
@@ -43,7 +78,10 @@ export async function appendEntries(
       ns = await namespaces.require(entry.namespace, db);
       configs.set(entry.namespace, ns);
     }
-    parts[i] = encodeEntry(entry, ns, index);
+    parts[i] = encodeEntry(entry, ns, index, limits);
+    bytes += Buffer.byteLength(parts[i]!) + (i > 0 ? 1 : 0);
+    if (bytes > limits.maxBatchBytes)
+      throw new BatchTooLargeError('maxBatchBytes', bytes, limits.maxBatchBytes);
   }
 
   let rows: AppendedRow[];
@@ -52,10 +90,14 @@ export async function appendEntries(
     // One entry takes append_one, which skips the set-wise work of a batch (a third of the backend CPU).
     ({ rows } =
       parts.length === 1
-        ? await db.query<AppendedRow>(`select * from ${schema}.append_one($1::json, true)`, [parts[0]])
-        : await db.query<AppendedRow>(`select * from ${schema}.append_json($1::json, true)`, [
-            `[${parts.join(',')}]`,
-          ]));
+        ? await db.query<AppendedRow>(
+            `select ${APPENDED_COLUMNS} from ${schema}.append_one($1::json, true)`,
+            [parts[0]],
+          )
+        : await db.query<AppendedRow>(
+            `select ${APPENDED_COLUMNS} from ${schema}.append_json($1::json, true)`,
+            [`[${parts.join(',')}]`],
+          ));
   } catch (err) {
     throw translate(err, namespaces);
   }

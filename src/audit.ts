@@ -29,6 +29,8 @@ export interface AuditRow {
   idempotency_key: string | null;
   /** Per target: 'applied', 'pending' or 'dead'. */
   delivery: Record<string, 'applied' | 'pending' | 'dead'>;
+  /** The login role that appended it (session_user), whatever actor it claimed; null before migration 0013. */
+  session_role: string | null;
 }
 
 /** The newest rows of the audit view that match, oldest first (as `walbox audit` prints them). */

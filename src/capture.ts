@@ -21,12 +21,23 @@ export async function captureTable(sql: Sql, table: string, options: CaptureOpti
   // Checked here: otherwise the trigger would make every later write to the table fail with WB001.
   const known = await db.query(`select 1 from ${q}.namespaces where name = $1`, [options.namespace]);
   if (known.rows.length === 0) throw new UnknownNamespaceError(options.namespace);
-  const { rows } = await db.query<{ found: boolean }>(
+  const { rows } = await db.query<{ found: boolean; table_schema: string | null }>(
     `select exists (
        select 1 from pg_attribute
-        where attrelid = to_regclass($1) and attname = $2 and attnum > 0 and not attisdropped) as found`,
+        where attrelid = to_regclass($1) and attname = $2 and attnum > 0 and not attisdropped) as found,
+       (select n.nspname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where c.oid = to_regclass($1)) as table_schema`,
     [qualified, options.keyColumn],
   );
+  // walbox's own tables (and pg-boss's beside them): capturing one would append on every append, each
+  // append writing the table again, until an entry grew past its size limit.
+  const own = [schema, `${schema}_boss`];
+  if (rows[0]?.table_schema && own.includes(rows[0].table_schema)) {
+    throw new InvalidConfigError(
+      'table',
+      `${table} is in schema "${rows[0].table_schema}", which walbox uses for its own tables: capture a table of your own`,
+    );
+  }
   if (!rows[0]?.found) {
     throw new InvalidConfigError(
       'keyColumn',

@@ -6,6 +6,7 @@ export type WalboxErrorCode =
   | 'MISSING_KEY'
   | 'PAYLOAD_NOT_SERIALIZABLE'
   | 'PAYLOAD_TOO_LARGE'
+  | 'BATCH_TOO_LARGE'
   | 'PAYLOAD_SCHEMA_MISMATCH'
   | 'DELAY_OUT_OF_RANGE'
   | 'UNKNOWN_NAMESPACE'
@@ -15,7 +16,10 @@ export type WalboxErrorCode =
   | 'DATABASE_UNAVAILABLE'
   | 'LEASE_LOST'
   | 'INVALID_MESSAGE_ID'
-  | 'INBOX_ISOLATION';
+  | 'INBOX_ISOLATION'
+  | 'SINK_THREW'
+  | 'SINK_TIMEOUT'
+  | 'SINK_BAD_RESULT';
 
 export class WalboxError extends Error {
   readonly code: WalboxErrorCode;
@@ -76,6 +80,55 @@ export class PayloadTooLargeError extends WalboxError {
     super(
       'PAYLOAD_TOO_LARGE',
       `${index === undefined ? '' : `entries[${index}].`}payload is ${bytes} bytes, over the ${limit}-byte limit of namespace "${namespace}"`,
+    );
+  }
+}
+
+/**
+ * An entry over its namespace's `maxPayloadBytes`, counted over the whole entry: the UTF-8 bytes of its key,
+ * op, idempotency key and actor, and of the JSON of its payload, before and headers (null counts 0). `parts`
+ * has each one's bytes; `field` names the largest.
+ */
+export class EntryTooLargeError extends PayloadTooLargeError {
+  readonly field: string;
+  constructor(
+    bytes: number,
+    limit: number,
+    namespace: string,
+    readonly parts: Readonly<Record<string, number>>,
+    index?: number,
+  ) {
+    super(bytes, limit, namespace, index);
+    const largest = Object.entries(parts).sort((a, b) => b[1] - a[1]);
+    this.field = largest[0]?.[0] ?? 'payload';
+    const listed = largest
+      .filter(([, n]) => n > 0)
+      .map(([part, n]) => `${part} ${n}`)
+      .join(', ');
+    this.message =
+      `${index === undefined ? '' : `entries[${index}]: `}entry is ${bytes} bytes (${listed}), over the ` +
+      `${limit}-byte limit (maxPayloadBytes) of namespace "${namespace}"`;
+  }
+}
+
+/** Which cap of appendMany a batch went over. */
+export type BatchLimit = 'maxBatchEntries' | 'maxBatchBytes';
+
+/**
+ * appendMany refused a batch before sending anything: more entries than `maxBatchEntries`, or more bytes of
+ * encoded entries than `maxBatchBytes` (`actual` is the count, or the bytes encoded when the cap was passed).
+ */
+export class BatchTooLargeError extends WalboxError {
+  constructor(
+    readonly limit: BatchLimit,
+    readonly actual: number,
+    readonly max: number,
+  ) {
+    super(
+      'BATCH_TOO_LARGE',
+      limit === 'maxBatchEntries'
+        ? `appendMany was given ${actual} entries, over the limit of ${max} (maxBatchEntries): split the batch`
+        : `appendMany's entries passed ${max} bytes (maxBatchBytes) at ${actual} bytes: split the batch`,
     );
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
+import { type DrizzleLike, type KnexLike, ormQueryable, type PrismaLike } from './executors/orm-executors.js';
 
 export interface QueryOptions {
   /**
@@ -33,9 +34,11 @@ export interface KyselyLike {
 
 /**
  * Whatever the caller already uses: a pg Client/PoolClient inside its BEGIN, a pg Pool (autocommit),
- * or a Kysely instance/Transaction. Appends run on it, so they commit or roll back with the caller.
+ * a Kysely instance/Transaction, a Drizzle (node-postgres) database/transaction, a Knex instance/transaction
+ * or a Prisma Client/interactive transaction (docs/executors.md). Appends run on it, so they commit or roll
+ * back with the caller.
  */
-export type Executor = PgLike | KyselyLike;
+export type Executor = PgLike | KyselyLike | DrizzleLike | KnexLike | PrismaLike;
 
 export function toQueryable(executor: Executor): Queryable {
   if (typeof (executor as KyselyLike).executeQuery === 'function') {
@@ -47,6 +50,8 @@ export function toQueryable(executor: Executor): Queryable {
       },
     };
   }
+  const orm = ormQueryable(executor);
+  if (orm) return orm;
   if (typeof (executor as PgLike).query === 'function') {
     const pg = executor as PgLike;
     return {
@@ -63,7 +68,7 @@ export function toQueryable(executor: Executor): Queryable {
     };
   }
   throw new TypeError(
-    'walbox: executor must be a pg Pool/Client/PoolClient or a Kysely instance/transaction',
+    'walbox: executor must be a pg Pool/Client/PoolClient, or a Kysely, Drizzle, Knex or Prisma instance/transaction',
   );
 }
 

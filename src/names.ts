@@ -38,3 +38,26 @@ export function quoteQualified(kind: string, name: unknown): string {
   if (parts.length > 2) throw new InvalidNameError(kind, name, 'expected "table" or "schema.table"');
   return parts.map((part) => quoteIdent(kind, part)).join('.');
 }
+
+/** Postgres truncates identifiers, channel names among them, to NAMEDATALEN - 1 bytes. */
+const MAX_IDENTIFIER_BYTES = 63;
+const CHANNEL_PREFIX = 'walbox_';
+/** The longest schema name whose channel, `walbox_<schema>`, fits: pg_notify refuses a longer channel. */
+export const MAX_SCHEMA_NAME_LENGTH = MAX_IDENTIFIER_BYTES - CHANNEL_PREFIX.length;
+
+/**
+ * The LISTEN/NOTIFY channel of a schema, `walbox_<schema>`. A schema name over 56 characters is refused:
+ * its channel would be over 63 bytes, which pg_notify() rejects ("channel name too long"), so every append
+ * would fail after a migration that worked.
+ */
+export function channelFor(schema: unknown): string {
+  assertIdentifier('schema', schema);
+  if (schema.length > MAX_SCHEMA_NAME_LENGTH) {
+    throw new InvalidNameError(
+      'schema',
+      schema,
+      `use at most ${MAX_SCHEMA_NAME_LENGTH} characters: the NOTIFY channel "${CHANNEL_PREFIX}<schema>" must fit Postgres's 63-byte identifier limit`,
+    );
+  }
+  return CHANNEL_PREFIX + schema;
+}

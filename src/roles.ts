@@ -99,10 +99,9 @@ export function roleStatements(schema: string, roles: WalboxRoles = roleNames(sc
  * the schema exists), a right the dispatcher role does not have.
  */
 export async function applyRoles(db: Queryable, schema: string, roles: WalboxRoles): Promise<void> {
-  const { rows } = await db.query<{ installed: boolean }>(
-    `select to_regclass($1) is not null as installed`,
-    [`${quoteIdent('schema', bossSchema(schema))}.version`],
-  );
+  const { rows } = await db.query<{ installed: boolean }>(`select to_regclass($1) is not null as installed`, [
+    `${quoteIdent('schema', bossSchema(schema))}.version`,
+  ]);
   if (!rows[0]?.installed) await db.query(bossInstallSql(schema));
   await db.query('begin');
   try {

@@ -10,13 +10,17 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import type { DispatcherOptions } from './dispatch/dispatcher-config.js';
 import type { Sink } from './dispatch/sink.js';
 import type { AppendedEntry, EntryInput } from './entry.js';
+import type { EntryLimits } from './entry-encoding.js';
 import { InvalidConfigError } from './errors.js';
 import { type Executor, toQueryable } from './executor.js';
 import { Inbox, type InboxOptions } from './inbox.js';
+import { JobQueue } from './jobs/jobs.js';
+import type { JobQueueOptions } from './jobs/jobs-config.js';
 import { type MaintenanceResult, maintain } from './maintenance.js';
 import { type MigrateResult, migrate } from './migrate.js';
 import { Mutations } from './mutations.js';
 import { Namespaces } from './namespaces.js';
+import { describeConnection, INSPECT } from './redact.js';
 import { type ReplayOptions, replay } from './replay.js';
 import { applyRoles, roleNames, roleStatements, type WalboxRoles } from './roles.js';
 import { type LogPosition, type ReadResult, readBatch } from './snapshot-reader.js';
@@ -35,6 +39,8 @@ export class Walbox {
   readonly pool: pg.Pool;
   readonly #ownsPool: boolean;
   readonly #sql: Sql;
+  /** Limits of the append path (walbox-config.ts): at most the defaults the SQL side enforces. */
+  readonly #limits: EntryLimits;
   readonly #onError: ((err: Error) => void) | undefined;
   /** Running dispatchers of this walbox: where background errors go when no onError was given. */
   readonly #dispatchers = new Set<Dispatcher>();
@@ -42,6 +48,7 @@ export class Walbox {
 
   constructor(config: WalboxConfig) {
     const c = resolveWalboxConfig(config);
+    this.#limits = c.limits;
     this.schema = c.schema;
     this.#ownsPool = c.pool === undefined;
     this.#onError = c.onError;
@@ -50,6 +57,16 @@ export class Walbox {
     this.namespaces = new Namespaces(this.#sql, c.namespaceCacheMs);
     this.deadLetters = new DeadLetters(this.#sql);
     this.mutations = new Mutations(this.#sql);
+  }
+
+  /** What util.inspect and console.log show: the schema and where it connects, never a password. */
+  [INSPECT](depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
+    const shown = {
+      schema: this.schema,
+      database: describeConnection(this.pool.options),
+      closed: this.#closed,
+    };
+    return `Walbox ${inspect(shown, { ...options, depth })}`;
   }
 
   /**
@@ -102,13 +119,13 @@ export class Walbox {
 
   /** Appends one entry on the caller's executor: durable when its transaction commits, gone if it rolls back. */
   async append<P = unknown>(executor: Executor, entry: EntryInput<P>): Promise<AppendedEntry<P>> {
-    const [stored] = await appendEntries(this.#sql, this.namespaces, executor, [entry]);
+    const [stored] = await appendEntries(this.#sql, this.namespaces, executor, [entry], this.#limits);
     return stored as AppendedEntry<P>;
   }
 
   /** Appends many entries in one statement (one round trip), all or nothing. */
   async appendMany(executor: Executor, entries: readonly EntryInput[]): Promise<AppendedEntry[]> {
-    return appendEntries(this.#sql, this.namespaces, executor, entries);
+    return appendEntries(this.#sql, this.namespaces, executor, entries, this.#limits);
   }
 
   /** A handle whose appends are type-checked against `payloadSchema` at compile time and at run time. */
@@ -218,6 +235,14 @@ export class Walbox {
   /** An inbox: consumers of a bus record processed message ids in their own transactions (see Inbox). */
   inbox(name: string, options?: InboxOptions): Inbox {
     return new Inbox(this.#sql, name, options);
+  }
+
+  /**
+   * A delayed-job queue: schedule, cancel and reschedule jobs in the caller's transaction; its `sink(handler)`
+   * runs them through a dispatcher (see docs/jobs.md). Its namespace "jobs.<queue>" is created on first use.
+   */
+  jobs(queue: string, options?: JobQueueOptions): JobQueue {
+    return new JobQueue(this.#sql, this.namespaces, this.pool, queue, options);
   }
 
   /** Creates upcoming day partitions and drops expired, fully delivered ones (dispatchers also do this). */

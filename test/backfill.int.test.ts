@@ -80,7 +80,9 @@ describe('backfill', () => {
       await Promise.all(writers);
     }
     expect(result?.done).toBe(true);
-    expect(result?.rowsTotal).toBeGreaterThanOrEqual(ROWS);
+    // Counted when the backfill started; the writers were already inserting and deleting a few rows.
+    expect(result?.rowsTotal).toBeGreaterThan(ROWS * 0.99);
+    expect(result?.rowsDone).toBeGreaterThan(ROWS * 0.99);
     expect(progress.length).toBeGreaterThan(10);
     expect(writes).toBeGreaterThan(100); // the writers did run during the backfill
     await drained('items');

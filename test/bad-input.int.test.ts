@@ -24,7 +24,7 @@ const biz = await businessSchema(pool, schema);
 beforeAll(async () => {
   await pool.query(`create table "${biz}".notes (marker text not null)`);
   await walbox.namespaces.upsert({ name: 'users' });
-  // '"xxxxxxxxxxxxxx"' (14 x's) is exactly 16 bytes of JSON.
+  // maxPayloadBytes counts the whole entry: key 't' (1 byte) + op 'upsert' (6) + '"xxxxxxx"' (9) is 16.
   await walbox.namespaces.upsert({ name: 'tiny', maxPayloadBytes: 16 });
 });
 
@@ -133,28 +133,29 @@ describe('append rejects a bad entry with a typed error, appends nothing, and le
       'PAYLOAD_TOO_LARGE',
       PayloadTooLargeError,
     );
-    expect(err).toMatchObject({ limit: 1024 * 1024, bytes: 1024 * 1024 + 2, namespace: 'users' });
+    // The whole entry: the payload's JSON (two quotes around it), key 'u1' and op 'upsert'.
+    expect(err).toMatchObject({ limit: 1024 * 1024, bytes: 1024 * 1024 + 2 + 2 + 6, namespace: 'users' });
   });
 
-  it("a payload over the namespace's maxPayloadBytes, counted in UTF-8 bytes: PAYLOAD_TOO_LARGE", async () => {
+  it("an entry over the namespace's maxPayloadBytes, counted in UTF-8 bytes: PAYLOAD_TOO_LARGE", async () => {
     const fits = await walbox.append(pool, {
       namespace: 'tiny',
       key: 't',
       op: 'upsert',
-      payload: 'x'.repeat(14),
+      payload: 'x'.repeat(7),
     });
-    expect(fits.payload).toBe('x'.repeat(14));
+    expect(fits.payload).toBe('x'.repeat(7));
     const err = await appendRejects(
-      { namespace: 'tiny', key: 't', op: 'upsert', payload: 'x'.repeat(15) },
+      { namespace: 'tiny', key: 't', op: 'upsert', payload: 'x'.repeat(8) },
       'PAYLOAD_TOO_LARGE',
       PayloadTooLargeError,
     );
     expect(err).toMatchObject({ bytes: 17, limit: 16, namespace: 'tiny' });
     expect(err.message).toContain('16-byte limit');
-    // 'é' is two bytes in UTF-8: seven of them fill the 16 bytes, eight (18 bytes) are over.
-    await walbox.append(pool, { namespace: 'tiny', key: 't', op: 'upsert', payload: 'é'.repeat(7) });
+    // 'é' is two bytes in UTF-8: three of them and an x fill the 16 bytes, four (17 bytes) are over.
+    await walbox.append(pool, { namespace: 'tiny', key: 't', op: 'upsert', payload: 'éééx' });
     await appendRejects(
-      { namespace: 'tiny', key: 't', op: 'upsert', payload: 'é'.repeat(8) },
+      { namespace: 'tiny', key: 't', op: 'upsert', payload: 'é'.repeat(4) },
       'PAYLOAD_TOO_LARGE',
       PayloadTooLargeError,
     );

@@ -28,6 +28,7 @@ declare
   v_returned int;
   v_actor text := {{schema}}.default_actor();
 begin
+  perform {{schema}}.raise_unstorable_text(p_entries::text);
   -- Parse the input once; every step below reads the array.
   select array_agg(row(i.ord::int, i.namespace, i.key, i.op, i.payload, i.before, i.headers, i.targets,
                        i.delay_ms, i.jitter_ms, i.deliver_at, i.idempotency_key, i.actor

@@ -20,6 +20,7 @@ declare
   v_id bigint;
   v_row record;
 begin
+  perform {{schema}}.raise_unstorable_text(p_entry::text);
   v_in := json_populate_record(null::{{schema}}.append_input, p_entry);
   select * into v_ns from {{schema}}.namespaces n where n.name = v_in.namespace;
   if {{schema}}.entry_fault(v_in, v_ns) is not null then

@@ -15,7 +15,10 @@ select e.id,
        e.targets,
        e.deliver_at,
        e.idempotency_key,
-       {{schema}}.delivery_status(e.id, e.namespace, e.partition, e.xid, e.targets) as delivery
+       {{schema}}.delivery_status(e.id, e.namespace, e.partition, e.xid, e.targets) as delivery,
+       -- The role that logged in (session_user) when the entry was appended: what the actor cannot fake.
+       -- Null for entries appended before walbox 0013.
+       e.session_role
   from {{schema}}.entries e;
 
 comment on view {{schema}}.audit is

@@ -3,8 +3,11 @@ import { Command, Option } from 'commander';
 import { registerAppend } from './commands/append.js';
 import { registerAudit } from './commands/audit.js';
 import { registerCapture } from './commands/capture.js';
+import { registerConsole } from './commands/console.js';
 import { registerDeadLetters } from './commands/dead-letters.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDispatch } from './commands/dispatch.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerMaintain } from './commands/maintain.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerMutation } from './commands/mutation.js';
@@ -12,6 +15,7 @@ import { registerNamespaces } from './commands/namespaces.js';
 import { registerReplay } from './commands/replay.js';
 import { registerRoles } from './commands/roles.js';
 import { registerStatus } from './commands/status.js';
+import { registerTail } from './commands/tail.js';
 
 /** The whole command tree. Errors come back as exceptions (exitOverride); run() turns them into exit codes. */
 export function buildProgram(): Command {
@@ -36,8 +40,12 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerMutation(program);
   registerStatus(program);
+  registerJobs(program);
   registerMaintain(program);
   registerAudit(program);
+  registerTail(program);
+  registerDispatch(program);
+  registerConsole(program);
   registerRoles(program);
   registerDemo(program);
 
@@ -53,6 +61,8 @@ Examples:
   $ walbox audit --key u1 --namespace users
   $ walbox status
   $ walbox dead-letters list --json
+  $ walbox tail --namespace users --follow
+  $ walbox dispatch --config walbox.config.json --metrics-port 9464
 
 Exit codes: 0 success, 1 the command failed (printed as "error [CODE]: message"), 2 bad usage.`,
   );

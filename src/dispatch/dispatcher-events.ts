@@ -7,6 +7,8 @@ export interface DispatcherEvents {
   retried: [{ target: string; entry: Entry; attempt: number; error: string; nextAttemptAt: Date }];
   'dead-lettered': [{ target: string; entry: Entry; attempts: number; error: string; blocked: boolean }];
   'batch-failed': [{ namespace: string; target: string; partition: number; failures: number; retryAt: Date }];
+  /** A lease this process held lapsed (a slow heartbeat, a pause) and another dispatcher took the partition over. */
+  'lease-lost': [PartitionRef];
   error: [Error];
   started: [];
   stopped: [];

@@ -165,6 +165,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.#active.set(k, { drain, done });
     try {
       const end = await done;
+      if (end.reason === 'lease-lost') this.emit('lease-lost', ref);
       if (end.reason === 'yield' || end.reason === 'stopped') {
         await this.#request(ref); // hand the partition on: any dispatcher may pick it up
       } else if (end.reason === 'idle' && end.nextDue) {
@@ -203,6 +204,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (now - (this.#notifiedAt.get(k) ?? 0) < 100) return;
     this.#notifiedAt.set(k, now);
     await this.#request(ref);
+  }
+
+  /** util.inspect shows the id and targets only: not the pool, whose options hold the connection string. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Dispatcher ${JSON.stringify({ id: this.id, targets: [...this.#sinks.keys()] })}`;
   }
 
   /** Reports an error that belongs to no call: the 'error' event, or console.error without a listener. */

@@ -2,6 +2,7 @@ import type { Entry } from '../entry.js';
 import type { NamespaceConfig } from '../namespace-config.js';
 import type { LogPosition } from '../snapshot-reader.js';
 import { backoffMs } from './backoff.js';
+import { describeValue } from './sink-errors.js';
 import type { Applied, CursorState, Gathered, ParkedEntry, ParkRecord, StepOutcome } from './step-types.js';
 
 /**
@@ -212,7 +213,7 @@ function parkRecord(e: Entry, notBefore: Date | null): ParkRecord {
   };
 }
 
+/** At most 4,000 characters, and never a throw, whatever the sink's error is (see describeValue). */
 function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 4000);
-  return String(error).slice(0, 4000);
+  return describeValue(error);
 }

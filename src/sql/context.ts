@@ -1,5 +1,5 @@
 import type { Queryable } from '../executor.js';
-import { quoteIdent } from '../names.js';
+import { channelFor, quoteIdent } from '../names.js';
 
 /**
  * Where walbox's SQL runs and what it addresses: the one thing every SQL module takes, so that no function
@@ -20,7 +20,7 @@ export interface Sql {
 
 export function sqlContext(db: Queryable, schemaName: string): Sql {
   const schema = quoteIdent('schema', schemaName);
-  const channel = `walbox_${schemaName}`;
+  const channel = channelFor(schemaName);
   const on = (other: Queryable): Sql => ({ db: other, schema, schemaName, channel, on });
   return on(db);
 }

@@ -17,6 +17,8 @@ const SERVERS = {
   // The bus sinks' tests (packages/sink-nats, packages/sink-rabbitmq; test/support/brokers.ts).
   'nats-server': { env: 'NATS_URL', install: 'apt-get install nats-server' },
   'rabbitmq-server': { env: 'RABBITMQ_URL', install: 'apt-get install rabbitmq-server' },
+  // The console's browser tests (test/console/*.int.test.ts) drive Debian's chromium with playwright-core.
+  chromium: { env: undefined, install: 'apt-get install chromium' },
 } as const;
 
 export type ServerBinary = keyof typeof SERVERS;

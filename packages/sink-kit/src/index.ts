@@ -9,6 +9,7 @@ export {
   type SinkAction,
 } from './last-per-key.js';
 export { type PublishErrorKind, type PublishPerKeyOptions, publishPerKey } from './publish-per-key.js';
+export { guardSecrets, INSPECT, inspectAs, redactError, redactSecrets, urlSecrets } from './redact.js';
 export {
   resolveSinkConfig,
   SinkConfigError,

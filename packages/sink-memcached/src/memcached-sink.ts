@@ -1,4 +1,4 @@
-import { defaultAction, ENTRY_ID, type KeyCommand, lastPerKey } from '@walbox/sink-kit';
+import { defaultAction, ENTRY_ID, guardSecrets, type KeyCommand, lastPerKey } from '@walbox/sink-kit';
 import memjs from 'memjs';
 import {
   DEFAULT_INVALIDATE_WINDOW_SECONDS,
@@ -116,7 +116,7 @@ export function createMemcachedSink(input: MemcachedSinkConfig): MemcachedSink {
     throw new CasContentionError(key, config.maxCasAttempts);
   };
 
-  return {
+  const sink: MemcachedSink = {
     name: config.name,
     client,
     async apply(batch, ctx = {}) {
@@ -158,6 +158,12 @@ export function createMemcachedSink(input: MemcachedSinkConfig): MemcachedSink {
       if (owned) client.close();
     },
   };
+  const shown = () => ({
+    name: config.name,
+    servers:
+      config.servers === undefined ? 'client given' : config.servers.replace(SERVER_PASSWORD, '$1$2:***@'),
+  });
+  return guardSecrets(sink, 'MemcachedSink', memcachedSecrets(config), shown);
 }
 
 /** Other writers kept changing a key between our read and our compare-and-swap. */
@@ -188,4 +194,14 @@ function createClient(config: ResolvedMemcachedSinkConfig): MemjsClient {
     logger: { log: () => {} },
     ...config.memjsOptions,
   });
+}
+
+/** `user:pass@` before a host in memjs's server list ("user:pass@host:port,host2"). */
+const SERVER_PASSWORD = /(^|,)([^,:@\s]*):[^,@\s]*@/g;
+
+/** The passwords in the server list and in memjsOptions. */
+function memcachedSecrets(config: ResolvedMemcachedSinkConfig): string[] {
+  const inList = [...(config.servers ?? '').matchAll(/(?:^|,)[^,:@\s]*:([^,@\s]*)@/g)].map((m) => m[1]!);
+  const option = (config.memjsOptions as { password?: unknown } | undefined)?.password;
+  return [...inList, ...(typeof option === 'string' ? [option] : [])].filter((p) => p.length > 0);
 }

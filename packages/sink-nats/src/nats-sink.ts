@@ -3,14 +3,21 @@ import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import {
   abortable,
   type BatchResult,
+  guardSecrets,
   publishPerKey,
+  redactSecrets,
   type Sink,
   type SinkContext,
   type SinkEntry,
+  urlSecrets,
 } from '@walbox/sink-kit';
 import { classifyNatsError, describeBatchError } from './nats-errors.js';
 import { headerValues, jsonBody, subjectFrom } from './nats-message.js';
-import { type NatsSinkConfig, resolveNatsSinkConfig } from './nats-sink-config.js';
+import {
+  type NatsSinkConfig,
+  type ResolvedNatsSinkConfig,
+  resolveNatsSinkConfig,
+} from './nats-sink-config.js';
 
 /** A walbox sink publishing each entry to NATS JetStream. */
 export interface NatsSink extends Sink<SinkEntry> {
@@ -60,7 +67,7 @@ export function createNatsSink(input: NatsSinkConfig): NatsSink {
       servers: config.servers as string | string[],
     });
 
-  return {
+  const sink: NatsSink = {
     name: config.name,
     async apply(batch, ctx = {}) {
       if (closed) throw new Error(`nats sink "${config.name}" is closed`);
@@ -100,4 +107,19 @@ export function createNatsSink(input: NatsSinkConfig): NatsSink {
       await nc?.drain().catch(() => nc.close());
     },
   };
+  const shown = () => ({
+    name: config.name,
+    servers:
+      config.servers === undefined
+        ? 'connection given'
+        : [config.servers].flat().map((s) => redactSecrets(s)),
+  });
+  return guardSecrets(sink, 'NatsSink', natsSecrets(config), shown);
+}
+
+/** The passwords and tokens in the server URLs and the connection options. */
+function natsSecrets(config: ResolvedNatsSinkConfig): string[] {
+  const o = (config.connectionOptions ?? {}) as { pass?: unknown; token?: unknown };
+  const given = [o.pass, o.token].filter((v): v is string => typeof v === 'string' && v.length > 0);
+  return [...[config.servers ?? []].flat().flatMap((s) => urlSecrets(s)), ...given];
 }

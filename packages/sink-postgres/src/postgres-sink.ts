@@ -1,4 +1,4 @@
-import { defaultAction, type FailedEntry } from '@walbox/sink-kit';
+import { defaultAction, type FailedEntry, guardSecrets, redactSecrets, urlSecrets } from '@walbox/sink-kit';
 import pg from 'pg';
 import { kyselyOn } from './kysely-mapping.js';
 import {
@@ -95,7 +95,7 @@ export function createPostgresSink(input: PostgresSinkConfig): PostgresSink {
     }
   };
 
-  return {
+  const sink: PostgresSink = {
     name: config.name,
     pool,
     async apply(batch, ctx = {}) {
@@ -148,6 +148,11 @@ export function createPostgresSink(input: PostgresSinkConfig): PostgresSink {
       if (owned) await pool.end();
     },
   };
+  // util.inspect shows no password, and errors lose the connection string's.
+  return guardSecrets(sink, 'PostgresSink', urlSecrets(config.connectionString), () => ({
+    name: config.name,
+    database: config.connectionString ? redactSecrets(config.connectionString) : 'a pool given by the caller',
+  }));
 }
 
 /**

@@ -1,10 +1,13 @@
 import {
   abortable,
   type BatchResult,
+  guardSecrets,
   publishPerKey,
+  redactSecrets,
   type Sink,
   type SinkContext,
   type SinkEntry,
+  urlSecrets,
 } from '@walbox/sink-kit';
 import { type ChannelModel, connect } from 'amqplib';
 import { openChannel, type PublishingChannel, publishConfirmed } from './confirm-channel.js';
@@ -65,7 +68,7 @@ export function createRabbitmqSink(input: RabbitmqSinkConfig): RabbitmqSink {
     return opened;
   };
 
-  return {
+  const sink: RabbitmqSink = {
     name: config.name,
     async apply(batch, ctx = {}) {
       if (closed) throw new Error(`rabbitmq sink "${config.name}" is closed`);
@@ -113,4 +116,9 @@ export function createRabbitmqSink(input: RabbitmqSinkConfig): RabbitmqSink {
       if (owned && current) await current.then((m) => m.close()).catch(() => {});
     },
   };
+  const shown = () => ({
+    name: config.name,
+    url: config.url === undefined ? 'connection given' : redactSecrets(config.url),
+  });
+  return guardSecrets(sink, 'RabbitmqSink', urlSecrets(config.url), shown);
 }

@@ -9,6 +9,7 @@ import {
 } from '@walbox/sink-kit';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { z } from 'zod';
+import { KEY_ESCAPE } from './redis-keys.js';
 
 /** A walbox `Entry`, structurally (so the package needs no walbox import); the sink reads id, namespace, key, op, payload. */
 export type RedisSinkEntry = SinkEntry;
@@ -62,8 +63,18 @@ export const redisSinkConfigSchema = z
      * false otherwise (the keys of 0.1.0).
      */
     hashTag: z.boolean().optional(),
-    /** Appended to a value key to name the key holding its version (the id of the last entry applied). */
-    versionSuffix: z.string().min(1).max(100).default('#version'),
+    /**
+     * Appended to a value key to name the key holding its version (the id of the last entry applied). It may
+     * not end with `~` (the escape of key names that end with the suffix) or `}` (the end of a hash tag).
+     */
+    versionSuffix: z
+      .string()
+      .min(1)
+      .max(100)
+      .refine((s) => !s.endsWith(KEY_ESCAPE) && !s.endsWith('}'), {
+        message: `must not end with ${KEY_ESCAPE} or }: value and version keys could then collide`,
+      })
+      .default('#version'),
     /** The string SET for an upsert; defaults to JSON.stringify(payload). */
     valueFor: fn<(entry: RedisSinkEntry) => string | Buffer>('(entry) => string | Buffer').optional(),
     /** What to do with an entry; defaults to its op for 'upsert' and 'delete', and 'skip' for any other op. */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { abortable, defaultAction, type KeyCommand, lastPerKey } from '@walbox/sink-kit';
+import { abortable, defaultAction, guardSecrets, type KeyCommand, lastPerKey } from '@walbox/sink-kit';
 import { createClient, type RedisClient, whenReady } from './redis-client.js';
 import { entryKeys } from './redis-keys.js';
+import { redisSecrets, redisTarget } from './redis-secrets.js';
 import { type RedisSinkConfig, type RedisSinkEntry, resolveRedisSinkConfig } from './redis-sink-config.js';
 
 /** The batch context walbox passes to apply; only the abort signal is used. */
@@ -15,6 +16,12 @@ export interface RedisSink {
   readonly name: string;
   /** The client the sink writes through (created from `url` or `cluster`, or the one passed in). */
   readonly client: RedisClient;
+  /**
+   * The Redis keys of an entry key: where its value is (for readers of the cache) and its version. Ask the
+   * sink rather than concatenating: a few keys are escaped (see the README's key layout). With `keyFor`, it
+   * is called with just the namespace and key.
+   */
+  keysFor(namespace: string, key: string): { value: string; version: string };
   apply(
     batch: readonly RedisSinkEntry[],
     ctx?: RedisSinkContext,
@@ -55,9 +62,13 @@ export function createRedisSink(input: RedisSinkConfig): RedisSink {
     config.valueFor ? config.valueFor(e) : (JSON.stringify(e.payload) ?? 'null');
   const actionOf = config.actionFor ?? defaultAction;
 
-  return {
+  const sink: RedisSink = {
     name: config.name,
     client,
+    keysFor(namespace, key) {
+      const [value, version] = keysOf({ namespace, key } as RedisSinkEntry);
+      return { value, version };
+    },
     async apply(batch, ctx = {}) {
       if (closed) throw new Error(`redis sink "${config.name}" is closed`);
       const { commands, failed } = lastPerKey(batch, actionOf);
@@ -102,6 +113,13 @@ export function createRedisSink(input: RedisSinkConfig): RedisSink {
       else client.disconnect();
     },
   };
+  const shown = () => ({
+    name: config.name,
+    ...redisTarget(config),
+    keyPrefix: config.keyPrefix,
+    status: client.status,
+  });
+  return guardSecrets(sink, 'RedisSink', redisSecrets(config), shown);
 }
 
 /**

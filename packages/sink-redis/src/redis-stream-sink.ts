@@ -2,11 +2,13 @@ import {
   abortable,
   type BatchResult,
   type FailedEntry,
+  guardSecrets,
   type Sink,
   type SinkContext,
   type SinkEntry,
 } from '@walbox/sink-kit';
 import { Redis } from 'ioredis';
+import { redisSecrets, redisTarget } from './redis-secrets.js';
 import { STREAM_GUARD, STREAM_GUARD_SHA } from './redis-stream-guard.js';
 import { defaultFields, planStreamCalls, type StreamCall, streamFrom } from './redis-stream-plan.js';
 import { type RedisStreamSinkConfig, resolveRedisStreamSinkConfig } from './redis-stream-sink-config.js';
@@ -51,7 +53,7 @@ export function createRedisStreamSink(input: RedisStreamSinkConfig): RedisStream
     config.maxLen === undefined ? ['', '~'] : [String(config.maxLen), config.exactMaxLen ? '=' : '~'];
   let closed = false;
 
-  return {
+  const sink: RedisStreamSink = {
     name: config.name,
     client,
     async apply(batch, ctx = {}) {
@@ -100,6 +102,13 @@ export function createRedisStreamSink(input: RedisStreamSinkConfig): RedisStream
       else client.disconnect();
     },
   };
+  const shown = () => ({
+    name: config.name,
+    ...redisTarget(config),
+    stream: String(config.stream),
+    status: client.status,
+  });
+  return guardSecrets(sink, 'RedisStreamSink', redisSecrets(config), shown);
 }
 
 /** The index of each key's first entry in the call. */

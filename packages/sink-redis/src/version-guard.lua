@@ -14,6 +14,11 @@
 -- precision above 2^53, while bigint ids go up to 19 digits.
 local id = ARGV[1]
 local seen = redis.call('GET', KEYS[2])
+-- A version that is not an id was written by something else (before 0.2 the value of an entry keyed
+-- "a#version" landed on the version key of "a"): it guards nothing, and is overwritten below.
+if seen and not string.match(seen, '^[0-9]+$') then
+  seen = false
+end
 if seen and (#seen > #id or (#seen == #id and seen >= id)) then
   return 0
 end

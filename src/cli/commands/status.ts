@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { TargetStatus } from '../../status.js';
 import { withWalbox } from '../context.js';
 import { positiveInt } from '../parse.js';
+import { jobCounts } from './jobs.js';
 
 export function registerStatus(program: Command): void {
   program
@@ -28,6 +29,13 @@ Exits 0 whatever the lag: use --json and your own threshold for alerts.`,
           if (o.partitions) out.table(ts.flatMap(partitionRows));
           else out.table(ts.map(targetRow));
         });
+        // Delayed jobs per state, under the targets (`walbox jobs status --json` for machines).
+        const jobs = out.json ? [] : await jobCounts(walbox);
+        if (jobs.length > 0) {
+          out.line();
+          out.line('jobs:');
+          out.table(jobs);
+        }
       }),
     );
 }
