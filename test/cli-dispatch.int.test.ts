@@ -10,6 +10,18 @@ import { serverAvailable } from './support/required-servers.js';
 import { redisUrl } from './support/servers.js';
 
 const { pool, walbox, schema } = await isolatedWalbox('cli-dispatch');
+// A login role with a password the logs must never show (the machine's Postgres trusts any password, the
+// embedded one checks it, so the role is real).
+const SECRET = 'not-logged-pw';
+const loginRole = `${schema}_login`;
+await pool.query(`create role "${loginRole}" login superuser password '${SECRET}'`);
+afterAll(() => pool.query(`drop role if exists "${loginRole}"`));
+const secretUrl = (() => {
+  const u = new URL(databaseUrl());
+  u.username = loginRole;
+  u.password = SECRET;
+  return u.toString();
+})();
 let built: Awaited<ReturnType<typeof buildCli>>;
 const env = () => ({ DATABASE_URL: databaseUrl(), WALBOX_SCHEMA: schema });
 const FAST = { pollIntervalMs: 50, superviseMs: 500, leaseMs: 5000, idleReleaseMs: 500, stopTimeoutMs: 5000 };
@@ -213,13 +225,13 @@ describe.runIf(serverAvailable('redis-server'))('walbox dispatch with @walbox/si
       `export default async () => ({
         sinks: { cache: { use: '@walbox/sink-redis', options: { url: ${JSON.stringify(url)}, keyPrefix: ${JSON.stringify(prefix)} } } },
         dispatcher: ${JSON.stringify(FAST)},
-        database: { connectionString: process.env.DATABASE_URL.replace('postgres@', 'postgres:not-logged@') },
+        database: { connectionString: process.env.WALBOX_DISPATCH_DB_URL },
       });`,
     );
     const proc = spawnWalbox(
       built.pkg,
       ['dispatch', '--config', path, '--log-level', 'debug'],
-      env(),
+      { ...env(), WALBOX_DISPATCH_DB_URL: secretUrl },
       built.project,
     );
     try {
@@ -230,8 +242,8 @@ describe.runIf(serverAvailable('redis-server'))('walbox dispatch with @walbox/si
       await until(async () => (await redis.exists(`${prefix}users:mjs`)) === 1, 30_000, 'delivery to Redis');
       const [line] = await proc.waitFor(new RegExp(`\\{[^\\n]*"entryIds":\\["${stored!.id}"\\][^\\n]*\\}`));
       expect(JSON.parse(line)).toMatchObject({ namespace: 'users', target: 'cache', entryIds: [stored!.id] });
-      expect(proc.output().stdout).not.toContain('not-logged');
-      expect(proc.output().stdout).toContain('"database":"postgres://postgres:***@');
+      expect(proc.output().stdout).not.toContain(SECRET);
+      expect(proc.output().stdout).toContain(`"database":"postgres://${loginRole}:***@`);
     } finally {
       proc.kill('SIGINT');
     }

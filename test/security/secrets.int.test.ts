@@ -29,7 +29,18 @@ const withPassword = (url: string, password = PW) => {
   return u.toString();
 };
 
-const { walbox: shared } = await isolatedWalbox('secrets');
+const { walbox: shared, pool: owner, schema: sharedSchema } = await isolatedWalbox('secrets');
+// A login role whose password is PW, so that a live connection carries it whatever the server's auth (trust
+// on the machine's Postgres ignores passwords; the embedded one checks them).
+const liveRole = `${sharedSchema}_login`;
+await owner.query(`create role "${liveRole}" login superuser password '${PW}'`);
+afterAll(() => owner.query(`drop role if exists "${liveRole}"`));
+const liveUrl = (() => {
+  const u = new URL(databaseUrl());
+  u.username = liveRole;
+  u.password = PW;
+  return u.toString();
+})();
 const dir = await mkdtemp(join(tmpdir(), 'walbox-secrets-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -82,7 +93,7 @@ describe('passwords never show', () => {
         expect(String(err)).not.toContain(PW);
       }
       // A working connection whose URL has a password (trust auth ignores it): status shows none.
-      const live = new Walbox({ connectionString: withPassword(databaseUrl()), schema: shared.schema });
+      const live = new Walbox({ connectionString: liveUrl, schema: shared.schema });
       try {
         expect(everything(await live.status())).not.toContain(PW);
       } finally {
@@ -99,7 +110,7 @@ describe('passwords never show', () => {
     const runs = [
       await cli(['status', '--database-url', `postgres://postgres:${PW}@127.0.0.1:${port}/test`]),
       await cli(['status', '--json', '--database-url', `postgres://postgres:${PW}@127.0.0.1:${port}/test`]),
-      await cli(['status', '--database-url', withPassword(databaseUrl()), '--schema', shared.schema]),
+      await cli(['status', '--database-url', liveUrl, '--schema', shared.schema]),
       await cli(['status', '--database-url', `postgres://postgres:${PW}@[::1`]),
     ];
     expect(runs.map((r) => r.code)).toEqual([1, 1, 0, 1]);
