@@ -37,24 +37,9 @@ language sql stable as $$
                                      and statement_timestamp() + interval '366 days 5 minutes')
       then 'deliver_at out of range'
     when not (coalesce(p_entry.targets, '{}') <@ p_namespace.targets) then 'stray target'
-    when case when octet_length(p_entry.payload::text) > 200
-               and octet_length(p_entry.payload::text)
-                   - octet_length(replace(replace(p_entry.payload::text, '[', ''), '{', '')) > 100
-              then jsonb_path_exists(p_entry.payload::jsonb,
-                     'strict $.**{100} ? (@.type() == "array" || @.type() == "object")') end
-      then 'payload too deep'
-    when case when octet_length(p_entry.before::text) > 200
-               and octet_length(p_entry.before::text)
-                   - octet_length(replace(replace(p_entry.before::text, '[', ''), '{', '')) > 100
-              then jsonb_path_exists(p_entry.before::jsonb,
-                     'strict $.**{100} ? (@.type() == "array" || @.type() == "object")') end
-      then 'before too deep'
-    when case when octet_length(p_entry.headers::text) > 200
-               and octet_length(p_entry.headers::text)
-                   - octet_length(replace(replace(p_entry.headers::text, '[', ''), '{', '')) > 100
-              then jsonb_path_exists(p_entry.headers::jsonb,
-                     'strict $.**{100} ? (@.type() == "array" || @.type() == "object")') end
-      then 'headers too deep'
+    when {{schema}}.json_too_deep(p_entry.payload) then 'payload too deep'
+    when {{schema}}.json_too_deep(p_entry.before) then 'before too deep'
+    when {{schema}}.json_too_deep(p_entry.headers) then 'headers too deep'
     when octet_length(p_entry.key) + octet_length(p_entry.op)
          + coalesce(octet_length(p_entry.payload::text), 0) + coalesce(octet_length(p_entry.before::text), 0)
          + coalesce(octet_length(p_entry.headers::text), 0)
