@@ -1,7 +1,7 @@
 -- Records the outcome of one drain step atomically, fenced by the drain lease: if the caller no longer holds
 -- the lease (it lapsed and another dispatcher took over), nothing is written and WB010 is raised. The sink
 -- has applied the batch by then; the new holder re-delivers it, which idempotent sinks absorb.
--- p_step: {namespace, target, partition, owner, lease_ms, prev, cur, after_id, failures, retry_at,
+-- p_step: {namespace, target, partition, owner, lease_ms, busy_ms, prev, cur, after_id, failures, retry_at,
 --          probe_until_id, delivered, unpark: [entry_id], park: [{key, entry_id, not_before, attempts, blocked,
 --          last_error, first_failed_at}], dead: [{entry_id, key, status, attempts, last_error, first_failed_at}]}
 create or replace function {{schema}}.record_step(p_step json) returns void
@@ -20,6 +20,10 @@ begin
          probe_until_id = (p_step ->> 'probe_until_id')::bigint,
          delivered      = c.delivered + coalesce((p_step ->> 'delivered')::bigint, 0),
          lease_until    = clock_timestamp() + make_interval(secs => (p_step ->> 'lease_ms')::float8 / 1000),
+         -- The drain polls this partition every busyPollMs until then: appends need not NOTIFY it.
+         busy_until     = case when coalesce((p_step ->> 'busy_ms')::int, 0) > 0
+                               then clock_timestamp() + make_interval(secs => (p_step ->> 'busy_ms')::float8 / 1000)
+                               end,
          updated_at     = clock_timestamp()
    where c.namespace = v_ns and c.target = v_target and c.partition = v_partition
      and c.lease_owner = p_step ->> 'owner' and c.lease_until > clock_timestamp();

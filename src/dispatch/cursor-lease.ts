@@ -1,5 +1,5 @@
 import type { Sql } from '../sql/context.js';
-import { parkedHeadsSql } from '../sql/parked-heads.js';
+import { nextHeadDueSql } from '../sql/parked-heads.js';
 import type { CursorState, PartitionRef } from './step-types.js';
 
 interface CursorRow {
@@ -58,9 +58,10 @@ export class CursorLease {
     return rows.length === 1;
   }
 
+  /** Gives the lease up; appends notify the partition again (busy_until cleared). */
   async release(): Promise<void> {
     await this.sql.db.query(
-      `update ${this.sql.schema}.cursors set lease_owner = null, lease_until = null
+      `update ${this.sql.schema}.cursors set lease_owner = null, lease_until = null, busy_until = null
         where namespace = $1 and target = $2 and partition = $3 and lease_owner = $4`,
       [this.ref.namespace, this.ref.target, this.ref.partition, this.owner],
     );
@@ -73,8 +74,7 @@ export class CursorLease {
    */
   async nextDue(): Promise<Date | null> {
     const { rows } = await this.sql.db.query<{ at: Date | null }>(
-      `select min(h.not_before) as at from (${parkedHeadsSql(this.sql.schema, '$1', '$2', '$3')}) h
-        where not h.blocked`,
+      nextHeadDueSql(this.sql.schema, '$1', '$2', '$3'),
       [this.ref.namespace, this.ref.target, this.ref.partition],
     );
     return rows[0]?.at ?? null;

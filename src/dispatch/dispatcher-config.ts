@@ -16,6 +16,14 @@ export const dispatcherConfigSchema = z
     wakeupBatchMs: z.number().int().min(0).max(1000).default(0),
     /** How often an idle drain and the supervisor look for new entries when no notification came. */
     pollIntervalMs: z.number().int().min(5).max(60_000).default(250),
+    /**
+     * With 'listen': a drain that found entries within the last busyMs is busy. Appends skip NOTIFY for a
+     * partition whose every target's drain is busy (NOTIFY's commit-time lock serializes committing
+     * producers), and the drain polls it every busyPollMs instead. 0: appends always notify.
+     */
+    busyMs: z.number().int().min(0).max(60_000).default(200),
+    /** How often a busy drain looks for new entries (see busyMs). */
+    busyPollMs: z.number().int().min(1).max(60_000).default(20),
     /** A drain lease lapses this long after its holder's last heartbeat; a survivor then takes over. */
     leaseMs: z.number().int().min(1000).max(600_000).default(15_000),
     /** How often each dispatcher looks for partitions with work and no live lease. */

@@ -31,6 +31,8 @@ export interface DrainHooks {
 export class PartitionDrain {
   readonly wakeup = new Wakeup();
   readonly #lease: CursorLease;
+  /** When this drain last recorded a step (and with it busy_until). */
+  #recordedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly sql: Sql,
@@ -119,15 +121,25 @@ export class PartitionDrain {
         // A full batch, or a window left open (read up to the limit): more is waiting, step again now.
         // A window that closed short read everything committed before this step's snapshot; a step right
         // away would almost always find nothing (two statements for no entry, half of all steps under a
-        // steady stream of commits). Later commits come with a NOTIFY, which wakes the wait below at once.
+        // steady stream of commits). Later commits are found by the next busy poll (appends skip NOTIFY for
+        // a busy drain), or come with a NOTIFY, which wakes the wait below at once.
         if (outcome.work >= stepLimit || cursor.position.cur !== null) continue;
-      } else if (Date.now() - lastWork >= idleReleaseMs) return { reason: 'idle', nextDue: null };
+      } else if (
+        Date.now() - lastWork >= idleReleaseMs &&
+        !this.#busy() &&
+        !(await this.#silentAppendsOpen())
+      ) {
+        return { reason: 'idle', nextDue: null };
+      }
       // Idle: wait for a NOTIFY-driven wake-up, the poll interval, or the next parked entry falling due.
       // Without parked entries there is nothing to fall due: skip the query (one in four of an idle step's
       // statements). One parked meanwhile by a replay or redrive comes with a NOTIFY, or the next poll.
       const due = outcome.hasParked ? await this.#lease.nextDue() : null;
       const untilDue = due ? Math.max(0, due.getTime() - Date.now()) : Number.POSITIVE_INFINITY;
-      await this.wakeup.sleep(Math.min(pollIntervalMs, untilDue, idleReleaseMs, deadline - Date.now()), stop);
+      const everyMs = this.#busy() ? this.config.busyPollMs : pollIntervalMs;
+      // Wake when the drain may give its partition up; once past that (kept busy), at the poll interval.
+      const untilIdle = Math.max(lastWork + idleReleaseMs - Date.now(), 0) || everyMs;
+      await this.wakeup.sleep(Math.min(everyMs, untilDue, untilIdle, deadline - Date.now()), stop);
       // Woken by a NOTIFY: linger a moment so that entries committing right behind it share the batch
       // (under many single-entry producers, a batch per entry costs several statements per entry).
       if (this.wakeup.woken && this.config.wakeupBatchMs > 0) {
@@ -135,6 +147,34 @@ export class PartitionDrain {
       }
     }
     return { reason: 'stopped' };
+  }
+
+  /** Busy ms written with each step: appends skip NOTIFY for this partition until then (0: they do not). */
+  get #busyMs(): number {
+    return this.config.wakeup === 'listen' ? this.config.busyMs : 0;
+  }
+
+  /**
+   * Appends may have skipped NOTIFY for this partition: poll it every busyPollMs. Until busy_until lapses
+   * (busyMs after the last recorded step), plus two polls for an append that read busy_until just before.
+   */
+  #busy(): boolean {
+    const ms = this.#busyMs;
+    return ms > 0 && Date.now() - this.#recordedAt < ms + 2 * this.config.busyPollMs;
+  }
+
+  /**
+   * Whether an append that skipped NOTIFY while this drain was busy may still commit: one of the namespace's
+   * appends is in flight. Asked only once busy_until has lapsed (no append can skip any more) and only by a
+   * drain that was busy; while true the drain keeps its partition, polling every pollIntervalMs.
+   */
+  async #silentAppendsOpen(): Promise<boolean> {
+    if (this.#recordedAt === Number.NEGATIVE_INFINITY || this.#busyMs === 0) return false;
+    const { rows } = await this.sql.db.query<{ open: boolean }>(
+      `select ${this.sql.schema}.appends_in_flight($1) as open`,
+      [this.ref.namespace],
+    );
+    return rows[0]?.open === true;
   }
 
   async #record(o: StepOutcome): Promise<void> {
@@ -145,6 +185,7 @@ export class PartitionDrain {
           ...this.ref,
           owner: this.owner,
           lease_ms: this.config.leaseMs,
+          busy_ms: this.#busyMs,
           prev: o.cursor.position.prev,
           cur: o.cursor.position.cur,
           after_id: o.cursor.position.afterId,
@@ -159,5 +200,6 @@ export class PartitionDrain {
       ],
       { prepare: true },
     );
+    this.#recordedAt = Date.now();
   }
 }

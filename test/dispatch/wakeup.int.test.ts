@@ -59,7 +59,13 @@ describe('wake-up modes', () => {
   it('wakeupBatchMs: entries committed right after a wake-up share its batch', async () => {
     await walbox.namespaces.upsert({ name: 'linger', targets: ['w'] });
     const sink = new RecordingSink('w');
-    const d = walbox.dispatcher({ sinks: { w: sink }, wakeupBatchMs: 1000, idleReleaseMs: 60_000 });
+    // busyMs 0: appends notify a drain that has just delivered (else they skip NOTIFY for it, and it polls).
+    const d = walbox.dispatcher({
+      sinks: { w: sink },
+      wakeupBatchMs: 1000,
+      idleReleaseMs: 60_000,
+      busyMs: 0,
+    });
     running.push(d);
     await d.start();
     const warm = await walbox.append(pool, { namespace: 'linger', key: 'k', op: 'upsert', payload: 0 });
