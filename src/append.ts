@@ -113,6 +113,7 @@ function fromInput(input: EntryInput, row: AppendedRow): AppendedEntry {
     id: row.id,
     namespace: input.namespace,
     key: input.key,
+    partitionKey: input.partitionKey ?? null,
     partition: row.partition,
     op: input.op,
     payload: input.payload ?? null,

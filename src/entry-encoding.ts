@@ -77,6 +77,10 @@ export function encodeEntry(
 
   const payload = json(entry.payload ?? null, 'payload');
   let wire = `{"namespace":${JSON.stringify(ns.name)},"key":${key},"op":${op},"payload":${payload}`;
+  if (entry.partitionKey !== undefined) {
+    wire += `,"partition_key":${text(entry.partitionKey, 'partitionKey', limits.maxKeyBytes)}`;
+    delete sizes.partitionKey; // limited like a key, and not part of maxPayloadBytes (as in entry_fault)
+  }
   if (entry.before !== undefined) wire += `,"before":${json(entry.before, 'before')}`;
   if (entry.headers !== undefined) {
     if (typeof entry.headers !== 'object' || entry.headers === null || Array.isArray(entry.headers)) {

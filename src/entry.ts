@@ -3,6 +3,13 @@ export interface EntryInput<P = unknown> {
   namespace: string;
   /** The ordering key: entries of one (namespace, key) are delivered in commit order. */
   key: string;
+  /**
+   * Routes the entry to the partition of this value instead of its key's, so that entries of related keys
+   * (one user's rows across tables) travel through one partition and one source transaction's share of it
+   * reaches a sink in one apply call. A key must keep one partition key for as long as it has undelivered
+   * entries: entries of one key in two partitions are drained apart, out of order (docs/ordering.md).
+   */
+  partitionKey?: string;
   /** 'upsert' | 'delete' or any custom verb the sinks understand. */
   op: 'upsert' | 'delete' | (string & {});
   /** Any JSON value; null (or omitted) for deletes. */
@@ -27,6 +34,11 @@ export interface Entry<P = unknown> {
   id: string;
   namespace: string;
   key: string;
+  /**
+   * The partitionKey it was appended with, null when its key chose the partition (and in a duplicate that
+   * append or appendMany return: read it from the log, `walbox.audit`, when it matters).
+   */
+  partitionKey: string | null;
   partition: number;
   op: string;
   payload: P;
@@ -52,6 +64,7 @@ export interface EntryRow {
   id: string;
   namespace: string;
   key: string;
+  partition_key: string | null;
   partition: number;
   op: string;
   payload: unknown;
@@ -70,7 +83,7 @@ export interface EntryRow {
  * prepared statement keeps its result type when a later migration adds a column to the log.
  */
 export const ENTRY_COLUMNS =
-  'e.id, e.namespace, e.key, e.partition, e.op, e.payload, e.before, e.headers, e.targets, e.deliver_at, ' +
+  'e.id, e.namespace, e.key, e.partition_key, e.partition, e.op, e.payload, e.before, e.headers, e.targets, e.deliver_at, ' +
   'e.idempotency_key, e.xid, e.created_at, e.actor';
 
 export function entryFromRow<P>(row: EntryRow): Entry<P> {
@@ -78,6 +91,7 @@ export function entryFromRow<P>(row: EntryRow): Entry<P> {
     id: row.id,
     namespace: row.namespace,
     key: row.key,
+    partitionKey: row.partition_key ?? null,
     partition: row.partition,
     op: row.op,
     payload: row.payload as P,

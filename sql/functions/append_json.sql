@@ -1,6 +1,6 @@
 -- Appends a JSON array of entries in one statement. Each element:
---   {"namespace","key","op","payload","before","headers","targets","delay_ms","jitter_ms","deliver_at",
---    "idempotency_key","actor"}
+--   {"namespace","key","partition_key","op","payload","before","headers","targets","delay_ms","jitter_ms",
+--    "deliver_at","idempotency_key","actor"}
 -- Returns one row per element, in input order (ord is 1-based). An element whose idempotency key already
 -- exists in its namespace returns the existing entry instead of a new one (duplicate = true).
 --
@@ -31,14 +31,15 @@ begin
   perform {{schema}}.raise_unstorable_text(p_entries::text);
   -- Parse the input once; every step below reads the array.
   select array_agg(row(i.ord::int, i.namespace, i.key, i.op, i.payload, i.before, i.headers, i.targets,
-                       i.delay_ms, i.jitter_ms, i.deliver_at, i.idempotency_key, i.actor
+                       i.delay_ms, i.jitter_ms, i.deliver_at, i.idempotency_key, i.actor, i.partition_key
                       )::{{schema}}.append_input order by i.ord)
     into v_in
     from rows from (json_to_recordset(p_entries) as (
            namespace text, key text, op text, payload json, before json, headers json, targets text[],
-           delay_ms bigint, jitter_ms bigint, deliver_at timestamptz, idempotency_key text, actor text
+           delay_ms bigint, jitter_ms bigint, deliver_at timestamptz, idempotency_key text, actor text,
+           partition_key text
          )) with ordinality as i(namespace, key, op, payload, before, headers, targets, delay_ms,
-                                 jitter_ms, deliver_at, idempotency_key, actor, ord);
+                                 jitter_ms, deliver_at, idempotency_key, actor, partition_key, ord);
   v_n := coalesce(cardinality(v_in), 0);
   if v_n = 0 then
     return;
@@ -84,9 +85,10 @@ begin
   ),
   inserted as (
     insert into {{schema}}.entries
-      (id, namespace, key, partition, op, payload, before, headers, targets, deliver_at, idempotency_key, actor)
-    select i.new_id, i.namespace, i.key,
-           {{schema}}.partition_of(i.key, n.partitions, n.ordering),
+      (id, namespace, key, partition_key, partition, op, payload, before, headers, targets, deliver_at,
+       idempotency_key, actor)
+    select i.new_id, i.namespace, i.key, i.partition_key,
+           {{schema}}.partition_of(coalesce(i.partition_key, i.key), n.partitions, n.ordering),
            i.op, i.payload::jsonb, i.before::jsonb, coalesce(i.headers::jsonb, '{}'::jsonb),
            coalesce(i.targets, n.targets),
            {{schema}}.entry_deliver_at(i.deliver_at, i.delay_ms, i.jitter_ms),
@@ -107,7 +109,8 @@ begin
   get diagnostics v_returned = row_count;
 
   perform {{schema}}.notify_append(array(
-    select distinct x.namespace || ':' || {{schema}}.partition_of(x.key, n.partitions, n.ordering)
+    select distinct x.namespace || ':' || {{schema}}.partition_of(coalesce(x.partition_key, x.key), n.partitions,
+                                                                  n.ordering)
       from unnest(v_in) x join {{schema}}.namespaces n on n.name = x.namespace));
 
   -- Entries whose idempotency key was already taken (earlier, or earlier in this batch): return the

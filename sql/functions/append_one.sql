@@ -53,9 +53,11 @@ begin
   end if;
 
   insert into {{schema}}.entries as e
-    (id, namespace, key, partition, op, payload, before, headers, targets, deliver_at, idempotency_key, actor)
+    (id, namespace, key, partition_key, partition, op, payload, before, headers, targets, deliver_at,
+     idempotency_key, actor)
   values (
-    v_id, v_in.namespace, v_in.key, {{schema}}.partition_of(v_in.key, v_ns.partitions, v_ns.ordering),
+    v_id, v_in.namespace, v_in.key, v_in.partition_key,
+    {{schema}}.partition_of(coalesce(v_in.partition_key, v_in.key), v_ns.partitions, v_ns.ordering),
     v_in.op, v_in.payload::jsonb, v_in.before::jsonb, coalesce(v_in.headers::jsonb, '{}'::jsonb),
     coalesce(v_in.targets, v_ns.targets),
     {{schema}}.entry_deliver_at(v_in.deliver_at, v_in.delay_ms, v_in.jitter_ms),

@@ -4,7 +4,7 @@
 -- One expression without sublinks, so the planner inlines it: append_json checks a batch in one scan.
 --
 -- The limits are the SDK's defaults (src/entry-encoding.ts, ENTRY_CEILINGS), as constants: an SDK may be
--- configured stricter, never looser. Key and idempotency key: 1 to 512 bytes (they sit in btree indexes,
+-- configured stricter, never looser. Key, partition key and idempotency key: 1 to 512 bytes (they sit in btree indexes,
 -- whose rows must fit 2,704 bytes); op 1 to 64 bytes; actor 1 to 1,024 bytes; delay plus jitter at most 366
 -- days; deliver_at within 366 days of now either way, plus 5 minutes for a client clock that disagrees with
 -- the server's; payload, before and headers at most 100 arrays and objects deep; and the whole entry (key,
@@ -28,6 +28,7 @@ language sql stable as $$
     when octet_length(p_entry.op) > 64 then 'op too long'
     when p_entry.idempotency_key = '' or octet_length(p_entry.idempotency_key) > 512
       then 'bad idempotency key'
+    when p_entry.partition_key = '' or octet_length(p_entry.partition_key) > 512 then 'bad partition key'
     when p_entry.actor = '' or octet_length(p_entry.actor) > 1024 then 'bad actor'
     when p_entry.delay_ms < 0 or p_entry.jitter_ms < 0 then 'negative delay'
     -- One at a time, so that the sum cannot overflow a bigint.

@@ -26,6 +26,9 @@ begin
     when 'bad idempotency key' then
       raise exception 'walbox: idempotency key of an entry of namespace "%" is % bytes, not 1 to 512 bytes',
         p_entry.namespace, octet_length(p_entry.idempotency_key) using errcode = 'WB003';
+    when 'bad partition key' then
+      raise exception 'walbox: partition key of an entry of namespace "%" is % bytes, not 1 to 512 bytes',
+        p_entry.namespace, octet_length(p_entry.partition_key) using errcode = 'WB003';
     when 'bad actor' then
       raise exception 'walbox: actor of an entry of namespace "%" is % bytes, not 1 to 1024 bytes',
         p_entry.namespace, octet_length(p_entry.actor) using errcode = 'WB003';

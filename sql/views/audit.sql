@@ -18,7 +18,9 @@ select e.id,
        {{schema}}.delivery_status(e.id, e.namespace, e.partition, e.xid, e.targets) as delivery,
        -- The role that logged in (session_user) when the entry was appended: what the actor cannot fake.
        -- Null for entries appended before walbox 0013.
-       e.session_role
+       e.session_role,
+       -- The value that chose the partition when not the key (EntryInput.partitionKey); null before 0017.
+       e.partition_key
   from {{schema}}.entries e;
 
 comment on view {{schema}}.audit is

@@ -16,6 +16,7 @@ function entry(id: number, key: string, deliverInMs?: number): Entry {
   return {
     id: String(id),
     namespace: 'ns',
+    partitionKey: null,
     key,
     partition: 0,
     op: 'upsert',
