@@ -5,6 +5,7 @@ import { json, list, number } from '../parse.js';
 
 interface AppendOptions {
   op: string;
+  partitionKey?: string;
   payload?: string;
   before?: string;
   headers?: string;
@@ -22,6 +23,10 @@ export function registerAppend(program: Command): void {
     .argument('<namespace>')
     .argument('<key>', 'the ordering key: entries of one (namespace, key) are delivered in commit order')
     .option('--op <op>', "'upsert', 'delete' or a custom verb", 'upsert')
+    .option(
+      '--partition-key <value>',
+      "route to this value's partition instead of the key's (related keys together)",
+    )
     .option('--payload <json>', 'the payload, as JSON (default null)')
     .option('--before <json>', 'the before-image, as JSON')
     .option('--headers <json>', 'headers, as a JSON object')
@@ -33,6 +38,7 @@ export function registerAppend(program: Command): void {
     .action((namespace: string, key: string, o: AppendOptions, cmd: Command) =>
       withWalbox(cmd, async (walbox, out) => {
         const entry: EntryInput = { namespace, key, op: o.op, payload: json('payload', o.payload) ?? null };
+        if (o.partitionKey !== undefined) entry.partitionKey = o.partitionKey;
         if (o.before !== undefined) entry.before = json('before', o.before);
         if (o.headers !== undefined) entry.headers = json('headers', o.headers) as Record<string, unknown>;
         if (o.targets !== undefined) entry.targets = o.targets;
@@ -54,6 +60,7 @@ function summary(e: Entry) {
     key: e.key,
     op: e.op,
     partition: e.partition,
+    partitionKey: e.partitionKey,
     targets: e.targets.join(','),
     deliverAt: e.deliverAt ?? '(now)',
     idempotencyKey: e.idempotencyKey,
