@@ -1,3 +1,4 @@
+import { type ChunkedOptions, type Connecting, chunkSize, inTransaction } from './chunked-work.js';
 import type { Entry, EntryRow } from './entry.js';
 import { entryFromRow } from './entry.js';
 import type { Sql } from './sql/context.js';
@@ -48,9 +49,16 @@ interface DeadLetterRow {
 
 const OPEN: DeadLetterStatus[] = ['dead', 'blocking'];
 
-/** Entries whose retries ran out, and the operator's two verbs: redrive (deliver again) and discard. */
+/**
+ * Entries whose retries ran out, and the operator's two verbs: redrive (deliver again) and discard. Both go
+ * through their selection in chunks of `chunkSize` (oldest entry first) in one transaction, calling
+ * `onProgress(done, total)` after each.
+ */
 export class DeadLetters {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly pool: Connecting,
+  ) {}
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
     const { where, values } = this.#where(filter);
@@ -65,16 +73,17 @@ export class DeadLetters {
   /**
    * Delivers open dead letters again, in log order per key: a 'dead' one is re-queued ahead of later
    * entries of its key still waiting; a 'blocking' one is retried, unblocking its key once it succeeds.
-   * Returns how many were redriven.
+   * One whose log partition retention dropped stays open. Returns how many were redriven.
    */
-  async redrive(selection: string[] | DeadLetterFilter): Promise<number> {
-    const { where, values } = this.#selection(selection);
+  redrive(selection: string[] | DeadLetterFilter, options: ChunkedOptions = {}): Promise<number> {
     const s = this.sql.schema;
-    const { rows } = await this.sql.db.query<{ n: number }>(
-      `with chosen as (
+    return this.#inChunks(
+      selection,
+      options,
+      `exists (select 1 from ${s}.entries e where e.id = d.entry_id)`,
+      (chosen, channel) => `with chosen as (
          update ${s}.dead_letters d set status = 'redriven', resolved_at = now()
-          where ${where} and d.status in ('dead', 'blocking')
-            and exists (select 1 from ${s}.entries e where e.id = d.entry_id)
+          where d.id in (${chosen}) and d.status in ('dead', 'blocking')
          returning d.*
        ),
        unblocked as (
@@ -91,21 +100,21 @@ export class DeadLetters {
          returning entry_id
        )
        select (select count(*) from chosen)::int as n, (select count(*) from unblocked) as u,
-              (select count(*) from requeued) as r, pg_notify($${values.length + 1}, string_agg(distinct namespace, ','))
+              (select count(*) from requeued) as r, pg_notify(${channel}, string_agg(distinct namespace, ','))
          from chosen`,
-      [...values, this.sql.channel],
     );
-    return rows[0]?.n ?? 0;
   }
 
   /** Gives up on open dead letters for good; a blocked key moves on to its next entry. Returns how many. */
-  async discard(selection: string[] | DeadLetterFilter): Promise<number> {
-    const { where, values } = this.#selection(selection);
+  discard(selection: string[] | DeadLetterFilter, options: ChunkedOptions = {}): Promise<number> {
     const s = this.sql.schema;
-    const { rows } = await this.sql.db.query<{ n: number }>(
-      `with chosen as (
+    return this.#inChunks(
+      selection,
+      options,
+      'true',
+      (chosen, channel) => `with chosen as (
          update ${s}.dead_letters d set status = 'discarded', resolved_at = now()
-          where ${where} and d.status in ('dead', 'blocking')
+          where d.id in (${chosen}) and d.status in ('dead', 'blocking')
          returning d.*
        ),
        unparked as (
@@ -115,11 +124,44 @@ export class DeadLetters {
          returning p.entry_id
        )
        select (select count(*) from chosen)::int as n, (select count(*) from unparked) as u,
-              pg_notify($${values.length + 1}, string_agg(distinct namespace, ','))
+              pg_notify(${channel}, string_agg(distinct namespace, ','))
          from chosen`,
-      [...values, this.sql.channel],
     );
-    return rows[0]?.n ?? 0;
+  }
+
+  /**
+   * Counts the open dead letters of `selection` that `eligible`, then runs `statement` on the next chunk of
+   * them (oldest entry first) until none is left. A chunk's rows leave the open statuses, so the next
+   * chunk's select skips them without a cursor.
+   */
+  async #inChunks(
+    selection: string[] | DeadLetterFilter,
+    options: ChunkedOptions,
+    eligible: string,
+    statement: (chosen: string, channel: string) => string,
+  ): Promise<number> {
+    const chunk = chunkSize(options.chunkSize);
+    const { where, values } = this.#selection(selection);
+    const open = `${where} and d.status in ('dead', 'blocking') and ${eligible}`;
+    const s = this.sql.schema;
+    const chosen = `select d.id from ${s}.dead_letters d where ${open} order by d.entry_id, d.id limit $${values.length + 1}`;
+    const text = statement(chosen, `$${values.length + 2}`);
+    return inTransaction(this.pool, async (db) => {
+      const { rows } = await db.query<{ n: number }>(
+        `select count(*)::int as n from ${s}.dead_letters d where ${open}`,
+        values,
+      );
+      const total = rows[0]!.n;
+      options.onProgress?.(0, total);
+      let done = 0;
+      for (;;) {
+        const { rows: chunkRows } = await db.query<{ n: number }>(text, [...values, chunk, this.sql.channel]);
+        const n = chunkRows[0]?.n ?? 0;
+        if (n === 0) return done;
+        done += n;
+        options.onProgress?.(done, total);
+      }
+    });
   }
 
   #selection(selection: string[] | DeadLetterFilter) {

@@ -1,6 +1,7 @@
 export type { AuditFilter, AuditRow } from './audit.js';
 export type { BackfillOptions, BackfillProgress } from './backfill.js';
 export type { CaptureOptions } from './capture.js';
+export type { ChunkedOptions } from './chunked-work.js';
 export {
   type ConsoleHandler,
   type ConsoleOptions,

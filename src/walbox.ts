@@ -55,7 +55,7 @@ export class Walbox {
     this.pool = c.pool ?? this.#createPool(c.connectionString!);
     this.#sql = sqlContext(toQueryable(this.pool), c.schema);
     this.namespaces = new Namespaces(this.#sql, c.namespaceCacheMs);
-    this.deadLetters = new DeadLetters(this.#sql);
+    this.deadLetters = new DeadLetters(this.#sql, this.pool);
     this.mutations = new Mutations(this.#sql);
   }
 
@@ -216,7 +216,7 @@ export class Walbox {
    * many (entry, target) pairs were queued.
    */
   replay(options: ReplayOptions): Promise<number> {
-    return replay(this.#sql, options);
+    return replay(this.#sql, this.pool, options);
   }
 
   /**

@@ -2,6 +2,14 @@
 export interface ProgressStream {
   write(text: string): unknown;
   isTTY?: boolean;
+  /** A terminal's width: a live line is cut to it, since a wrapped line cannot be rewritten in place. */
+  columns?: number;
+}
+
+/** More than a count: `text` follows the counts and rate on a line, `fields` join the NDJSON object. */
+export interface ProgressDetail {
+  text: string;
+  fields: Record<string, unknown>;
 }
 
 export interface ProgressOptions {
@@ -29,6 +37,7 @@ export class Progress {
   readonly #interval: number;
   readonly #start: number;
   #done = 0;
+  #detail: ProgressDetail | undefined;
   #renderedAt = Number.NEGATIVE_INFINITY;
   #finished = false;
 
@@ -39,16 +48,27 @@ export class Progress {
     this.#start = this.#now();
   }
 
-  update(done: number): void {
+  update(done: number, detail?: ProgressDetail): void {
     this.#done = done;
+    this.#detail = detail;
     if (this.#now() - this.#renderedAt >= this.#interval) this.#render(false);
   }
 
-  finish(done = this.#done): void {
+  finish(done = this.#done, detail = this.#detail): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#done = done;
+    this.#detail = detail;
     this.#render(true);
+  }
+
+  /** Ends a live line that will not be finished (the operation failed), so that what follows starts clean. */
+  abandon(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#stream.isTTY && !this.options.json && this.#renderedAt > Number.NEGATIVE_INFINITY) {
+      this.#stream.write('\n');
+    }
   }
 
   #render(final: boolean): void {
@@ -65,6 +85,7 @@ export class Progress {
         ratePerSec: round(rate),
         elapsedMs,
         final,
+        ...this.#detail?.fields,
       };
       this.#stream.write(`${JSON.stringify(line)}\n`);
       return;
@@ -75,13 +96,17 @@ export class Progress {
       parts.push(`${bar(share)} ${(share * 100).toFixed(1)}%`);
     }
     parts.push(`${count(Math.round(rate))}/s`);
+    if (this.#detail) parts.push(this.#detail.text);
     if (final) parts.push(`in ${seconds(elapsedMs)}`);
     else if (total !== undefined && rate > 0 && this.#done < total) {
       parts.push(`eta ${seconds(((total - this.#done) / rate) * 1000)}`);
     }
-    const text = parts.join('  ');
-    if (this.#stream.isTTY) this.#stream.write(`\r\u001b[2K${text}${final ? '\n' : ''}`);
-    else this.#stream.write(`${text}\n`);
+    let text = parts.join('  ');
+    if (this.#stream.isTTY) {
+      const width = this.#stream.columns;
+      if (width !== undefined && width > 1 && text.length >= width) text = `${text.slice(0, width - 2)}…`;
+      this.#stream.write(`\r\u001b[2K${text}${final ? '\n' : ''}`);
+    } else this.#stream.write(`${text}\n`);
   }
 }
 

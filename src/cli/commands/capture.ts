@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { withWalbox } from '../context.js';
+import { withProgress } from '../progress.js';
 
 export function registerCapture(program: Command): void {
   program
@@ -19,30 +20,40 @@ export function registerCapture(program: Command): void {
       false,
     )
     .option('--chunk-size <rows>', 'rows per backfill chunk (1-100000)', parseRows, 1000)
+    .option('--no-progress', 'print no backfill progress on stderr')
+    .addHelpText(
+      'after',
+      `
+Backfill progress (rows appended of those the table held at the start, rate) goes to stderr: a live line on a
+terminal, a line every 5 s otherwise, NDJSON with --json. The result stays on stdout.`,
+    )
     .action(
       (
         table: string,
-        o: { namespace: string; keyColumn: string; backfill: boolean; chunkSize: number },
+        o: {
+          namespace: string;
+          keyColumn: string;
+          backfill: boolean;
+          chunkSize: number;
+          progress: boolean;
+        },
         cmd: Command,
       ) =>
         withWalbox(cmd, async (walbox, out) => {
+          const target = { namespace: o.namespace, keyColumn: o.keyColumn };
           const progress = o.backfill
-            ? await walbox.captureTable(table, {
-                namespace: o.namespace,
-                keyColumn: o.keyColumn,
-                backfill: {
-                  chunkSize: o.chunkSize,
-                  onProgress: (p) => {
-                    // Progress goes to stderr, so that --json keeps one document on stdout.
-                    if (process.stderr.isTTY) {
-                      process.stderr.write(
-                        `\rbackfill: ${p.rowsDone} of ~${p.rowsTotal} rows${p.done ? '\n' : ''}`,
-                      );
-                    }
+            ? await withProgress(out, `backfill ${table}`, o.progress, (onProgress) =>
+                walbox.captureTable(table, {
+                  ...target,
+                  backfill: {
+                    chunkSize: o.chunkSize,
+                    ...(onProgress === undefined
+                      ? {}
+                      : { onProgress: (p) => onProgress(p.rowsDone, p.rowsTotal) }),
                   },
-                },
-              })
-            : await walbox.captureTable(table, { namespace: o.namespace, keyColumn: o.keyColumn });
+                }),
+              )
+            : await walbox.captureTable(table, target);
           out.result(
             {
               table,

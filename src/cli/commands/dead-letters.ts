@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { DeadLetterFilter, DeadLetterStatus } from '../../dead-letters.js';
 import { withWalbox } from '../context.js';
 import { id, list, positiveInt } from '../parse.js';
+import { withProgress } from '../progress.js';
 
 const STATUSES: readonly DeadLetterStatus[] = ['dead', 'blocking', 'redriven', 'discarded'];
 
@@ -46,17 +47,65 @@ export function registerDeadLetters(program: Command): void {
   ] as const) {
     dl.command(verb)
       .description(description)
-      .argument('<ids...>', 'dead-letter ids (the id column of `dead-letters list`)', collectIds)
-      .action((selected: string[], _opts, cmd: Command) =>
+      .argument('[ids...]', 'dead-letter ids (the id column of `dead-letters list`)', collectIds)
+      .option('--namespace <name>', 'instead of ids: the open dead letters of this namespace')
+      .option('--target <name>', 'instead of ids: the open dead letters of this target')
+      .option('--key <key>', 'instead of ids: the open dead letters of this key')
+      .option('--no-progress', 'print no progress on stderr')
+      .addHelpText(
+        'after',
+        `
+Give ids, or select with --namespace, --target and --key (together: all of them must match). Many are
+${verb === 'redrive' ? 'redriven' : 'discarded'} in chunks in one transaction, with progress on stderr (a live line on a terminal, a line every
+5 s otherwise, NDJSON with --json); the result stays on stdout.`,
+      )
+      .action((selected: string[] | undefined, o: SelectFlags, cmd: Command) =>
         withWalbox(cmd, async (walbox, out) => {
-          const n = await walbox.deadLetters[verb](selected);
+          const ids = selected ?? [];
+          const filter: DeadLetterFilter = {
+            ...(o.namespace === undefined ? {} : { namespace: o.namespace }),
+            ...(o.target === undefined ? {} : { target: o.target }),
+            ...(o.key === undefined ? {} : { key: o.key }),
+          };
+          const filtered = Object.keys(filter).length > 0;
+          if (ids.length > 0 === filtered) {
+            cmd.error(
+              filtered
+                ? 'error: give dead-letter ids or --namespace/--target/--key, not both'
+                : 'error: give dead-letter ids, or select them with --namespace, --target or --key',
+              { exitCode: 2 },
+            );
+          }
           const past = verb === 'redrive' ? 'redriven' : 'discarded';
-          out.result({ [past]: n, requested: selected.length }, () =>
-            out.line(`${past} ${n} of ${selected.length} (only open dead letters are affected)`),
+          const n = await withProgress(out, `${verb} dead letters`, o.progress, (onProgress) =>
+            walbox.deadLetters[verb](filtered ? filter : ids, onProgress ? { onProgress } : {}),
           );
+          if (filtered) {
+            out.result({ [past]: n, filter }, () =>
+              out.line(`${past} ${n} open dead letter${n === 1 ? '' : 's'} (${describe(filter)})`),
+            );
+          } else {
+            out.result({ [past]: n, requested: ids.length }, () =>
+              out.line(`${past} ${n} of ${ids.length} (only open dead letters are affected)`),
+            );
+          }
         }),
       );
   }
+}
+
+interface SelectFlags {
+  namespace?: string;
+  target?: string;
+  key?: string;
+  progress: boolean;
+}
+
+function describe(filter: DeadLetterFilter): string {
+  return (['namespace', 'target', 'key'] as const)
+    .filter((f) => filter[f] !== undefined)
+    .map((f) => `${f} ${JSON.stringify(filter[f])}`)
+    .join(', ');
 }
 
 function statuses(value: string): DeadLetterStatus[] {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { withWalbox } from '../context.js';
 import { id, ids } from '../parse.js';
+import { withProgress } from '../progress.js';
 import { transactionId } from './mutation.js';
 
 interface ReplayFlags {
@@ -10,6 +11,7 @@ interface ReplayFlags {
   transaction?: string;
   to?: string;
   exclude?: string[];
+  progress: boolean;
 }
 
 export function registerReplay(program: Command): void {
@@ -28,11 +30,14 @@ export function registerReplay(program: Command): void {
       'instead of a range: every entry of this source transaction (one user mutation), to each of its targets',
       transactionId,
     )
+    .option('--no-progress', 'print no progress of a range on stderr')
     .addHelpText(
       'after',
       `
 A range: --namespace, --target and --from are required. A mutation: --transaction alone (every target of each
-entry) or with --target; see \`walbox mutation <id>\` for where it stands.`,
+entry) or with --target; see \`walbox mutation <id>\` for where it stands.
+A range is queued in one transaction; its progress (entries gone through of the range, rate) goes to stderr:
+a live line on a terminal, a line every 5 s otherwise, NDJSON with --json. The result stays on stdout.`,
     )
     .action((o: ReplayFlags, cmd: Command) =>
       withWalbox(cmd, async (walbox, out) => {
@@ -62,13 +67,17 @@ entry) or with --target; see \`walbox mutation <id>\` for where it stands.`,
             exitCode: 2,
           });
         }
-        const queued = await walbox.replay({
-          namespace: o.namespace,
-          target: o.target,
-          from: o.from,
-          ...(o.to === undefined ? {} : { to: o.to }),
-          ...(o.exclude === undefined ? {} : { exclude: o.exclude }),
-        });
+        const { namespace, target, from } = o;
+        const queued = await withProgress(out, `replay ${namespace} → ${target}`, o.progress, (onProgress) =>
+          walbox.replay({
+            namespace,
+            target,
+            from,
+            ...(o.to === undefined ? {} : { to: o.to }),
+            ...(o.exclude === undefined ? {} : { exclude: o.exclude }),
+            ...(onProgress === undefined ? {} : { onProgress }),
+          }),
+        );
         out.result({ queued }, (r) =>
           out.line(
             `queued ${r.queued} entr${r.queued === 1 ? 'y' : 'ies'} of ${o.namespace} for target ${o.target}; a running dispatcher delivers them`,

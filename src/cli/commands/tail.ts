@@ -4,6 +4,7 @@ import { LogTail } from '../../observability/log-tail.js';
 import { escapeControl } from '../../observability/terminal-text.js';
 import { withWalbox } from '../context.js';
 import { positiveInt } from '../parse.js';
+import { sleep, untilSignal } from '../signals.js';
 
 interface TailOptions {
   namespace: string;
@@ -44,20 +45,13 @@ Entries come in commit order per partition: one whose transaction committed late
         };
         print(await tail.start(o.lines));
         if (!o.follow) return;
-        const stop = new AbortController();
-        const onSignal = () => stop.abort();
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          while (!stop.signal.aborted) {
+        await untilSignal(async (stopped) => {
+          while (!stopped.aborted) {
             const entries = await tail.poll();
             print(entries);
-            if (entries.length === 0) await sleep(o.interval, stop.signal);
+            if (entries.length === 0) await sleep(o.interval, stopped);
           }
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
+        });
       }),
     );
 }
@@ -73,16 +67,4 @@ export function humanLine(e: Entry, full = false): string {
 function nonNegativeInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected 0 or a positive integer');
   return Number(value);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }
