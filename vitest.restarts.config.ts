@@ -2,8 +2,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 
 // `npm run test:restarts`: the bus sinks' broker kill-and-restart scenarios, one file at a time, after the
-// main suite (.ci/run), apart from the suite's parallel load. The RabbitMQ one runs only with
-// WALBOX_RABBITMQ_RESTART=1: it fails about one run in ten, an open defect (see its file).
+// main suite (.ci/run), apart from the suite's parallel load.
 export default defineConfig({
   ...base,
   test: {

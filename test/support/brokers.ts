@@ -22,6 +22,8 @@ export interface RabbitServer {
   readonly port: number;
   /** amqp://guest:guest@127.0.0.1:<port> */
   readonly url: string;
+  /** The node's log (RabbitMQ writes <log base>/<node name>.log): what it recovered after a crash. */
+  readonly logFile: string;
   readonly running: boolean;
   /** SIGTERM (a clean shutdown: RabbitMQ's script runs `rabbitmqctl stop`), SIGKILL after 30 s; waits. */
   stop(): Promise<void>;
@@ -91,10 +93,11 @@ export async function startRabbitmq(): Promise<RabbitServer> {
   const [port, distPort] = [await freePort(), await freePort()];
   const dir = await mkdtemp(join(tmpdir(), 'walbox-rabbitmq-'));
   dirs.add(dir);
+  const nodeName = `walbox${port}@localhost`;
   const env = {
     ...process.env,
     HOME: dir,
-    RABBITMQ_NODENAME: `walbox${port}@localhost`,
+    RABBITMQ_NODENAME: nodeName,
     RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
     RABBITMQ_NODE_PORT: String(port),
     RABBITMQ_DIST_PORT: String(distPort),
@@ -156,6 +159,7 @@ export async function startRabbitmq(): Promise<RabbitServer> {
   const server: RabbitServer = {
     port,
     url: `amqp://guest:guest@127.0.0.1:${port}`,
+    logFile: join(dir, 'log', `${nodeName}.log`),
     get running() {
       return child !== undefined;
     },
