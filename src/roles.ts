@@ -45,16 +45,20 @@ export function roleStatements(schema: string, roles: WalboxRoles = roleNames(sc
     create(producer!),
     create(dispatcher!),
     create(auditor!),
-    // Producer: the append functions run with their owner's rights (security definer), so EXECUTE on them
-    // is all it needs; namespace_config lets the SDK check an entry before sending it.
+    // Producer: the append and job functions run with their owner's rights (security definer), so EXECUTE
+    // on them is all it needs; namespace_config lets the SDK check an entry before sending it.
     `grant usage on schema ${s} to ${producer}`,
     `grant execute on function ${s}.append(text, text, text, jsonb, jsonb, jsonb, text[], interval, timestamptz, text, text),
-       ${s}.append_one(json, boolean), ${s}.append_json(json, boolean), ${s}.namespace_config(text) to ${producer}`,
+       ${s}.append_one(json, boolean), ${s}.append_json(json, boolean), ${s}.namespace_config(text),
+       ${s}.jobs_schedule(text, json), ${s}.jobs_reschedule(text, bigint, timestamptz), ${s}.jobs_cancel(text, bigint)
+       to ${producer}`,
     // Dispatcher: reads everything, writes its own state, runs every function (maintenance functions that
     // create or drop partitions run with the owner's rights); pg-boss keeps its queues in the schema beside.
     `grant usage on schema ${s} to ${dispatcher}`,
     `grant select on all tables in schema ${s} to ${dispatcher}`,
     `grant insert, update, delete on ${s}.cursors, ${s}.parked, ${s}.dead_letters to ${dispatcher}`,
+    // The job sink claims a job and records its outcome by updating its row.
+    `grant update on ${s}.jobs to ${dispatcher}`,
     `grant usage on all sequences in schema ${s} to ${dispatcher}`,
     `grant execute on all functions in schema ${s} to ${dispatcher}`,
     // pg-boss creates a table per queue as a partition of its job table, which only the job table's owner

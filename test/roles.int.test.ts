@@ -130,6 +130,59 @@ describe('roles', () => {
     expect(await outcome(p, `select pg_notify('x', 'y')`)).toBe('ok'); // (Postgres lets anyone notify: see notification-router.ts)
   });
 
+  it('a producer schedules, reschedules and cancels jobs in its own transaction, and cannot touch the jobs table', async () => {
+    await walbox.jobs('roles').ensure(); // the queue's namespace, made by the schema's owner
+    const producer = walboxAs(logins.producer);
+    const queue = producer.walbox.jobs('roles');
+    const later = new Date(Date.now() + 7_200_000);
+    const client = await producer.pool.connect();
+    let ids: string[];
+    try {
+      await client.query('begin');
+      ids = (
+        await queue.scheduleMany(client, [
+          { payload: 'kept', delay: { ms: 3_600_000 } },
+          { payload: 'moved', delay: { ms: 3_600_000 } },
+          { payload: 'dropped', delay: { ms: 3_600_000 }, idempotencyKey: 'drop-me' },
+        ])
+      ).map((s) => s.id);
+      expect(await queue.reschedule(client, ids[1]!, later)).toBe(true);
+      expect(await queue.cancel(client, ids[2]!)).toBe(true);
+      expect(await queue.cancel(client, ids[2]!)).toBe(false); // cancelled already
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+    const owner = walbox.jobs('roles');
+    const [kept, moved, dropped] = await Promise.all(ids.map((id) => owner.get(id)));
+    expect(kept).toMatchObject({ state: 'scheduled', generation: 1, payload: 'kept' });
+    expect(moved).toMatchObject({ state: 'scheduled', generation: 2, runAt: later });
+    expect(dropped).toMatchObject({ state: 'cancelled', idempotencyKey: 'drop-me' });
+    // Three schedules and one reschedule, appended by the producer's login.
+    const { rows } = await pool.query(
+      `select session_role from "${schema}".entries where namespace = 'jobs.roles' order by id`,
+    );
+    expect(rows.map((r) => r.session_role)).toEqual(Array(4).fill(logins.producer));
+
+    const p = producer.pool;
+    expect(await outcome(p, `select * from "${schema}".jobs`)).toBe('42501');
+    expect(await outcome(p, `update "${schema}".jobs set state = 'cancelled' where id = $1`, [ids[0]])).toBe(
+      '42501',
+    );
+    expect(await outcome(p, `insert into "${schema}".jobs (queue, run_at) values ('roles', now())`)).toBe(
+      '42501',
+    );
+    expect(await outcome(p, `select nextval('"${schema}".jobs_id_seq')`)).toBe('42501');
+    // A role granted none of walbox's roles cannot call the job functions either.
+    const nobody = poolAs(logins.nobody);
+    expect(await outcome(nobody, `select * from "${schema}".jobs_schedule('roles', '[{}]')`)).toBe('42501');
+    expect(await outcome(nobody, `select "${schema}".jobs_cancel('roles', $1)`, [ids[0]])).toBe('42501');
+    expect(await outcome(nobody, `select "${schema}".jobs_reschedule('roles', $1, now())`, [ids[0]])).toBe(
+      '42501',
+    );
+    expect((await owner.get(ids[0]!))?.state).toBe('scheduled');
+  });
+
   it('a role granted none of them cannot append, even with USAGE on the schema', async () => {
     const nobody = walboxAs(logins.nobody);
     expect(await outcome(nobody.pool, `select "${schema}".append('orders', 'n1', 'upsert', '1')`)).toBe(
@@ -171,7 +224,35 @@ describe('roles', () => {
     }
     const p = dispatcher.pool;
     expect(await outcome(p, `update "${schema}".entries set payload = '1'`)).toBe('42501');
+    expect(await outcome(p, `delete from "${schema}".jobs`)).toBe('42501');
     expect(await outcome(p, `delete from "${schema}".entries`)).toBe('42501');
     expect(await outcome(p, `insert into "${schema}".key_locks values (1)`)).toBe('42501');
+  });
+
+  it('a dispatcher runs a job that a producer scheduled', async () => {
+    const producer = walboxAs(logins.producer);
+    const dispatcher = walboxAs(logins.dispatcher);
+    await walbox.jobs('roles-run').ensure();
+    const id = await producer.walbox.jobs('roles-run').schedule(producer.pool, { payload: 'now' });
+    const ran: unknown[] = [];
+    const queue = dispatcher.walbox.jobs('roles-run');
+    const d = dispatcher.walbox.dispatcher({
+      sinks: { [queue.namespace]: queue.sink((job) => void ran.push(job.payload)) },
+      ...FAST,
+    });
+    const errors: unknown[] = [];
+    d.on('error', (err) => errors.push(err));
+    await d.start();
+    try {
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && (await walbox.jobs('roles-run').get(id))?.state !== 'succeeded') {
+        await sleep(100);
+      }
+    } finally {
+      await d.stop();
+    }
+    expect(ran).toEqual(['now']);
+    expect((await walbox.jobs('roles-run').get(id))?.state).toBe('succeeded');
+    expect(errors).toEqual([]);
   });
 });

@@ -2,10 +2,11 @@
 -- appends an entry for the new generation (the old one is skipped by the job sink when it falls due).
 -- Without a shared key the new entry has a key of its own, so moving a job earlier never leaves it queued
 -- behind its old, later entry. False when the job is not scheduled (unknown, running, done or cancelled).
--- The row lock taken here makes a claim of the same job skip it until this transaction ends.
+-- The row lock taken here makes a claim of the same job skip it until this transaction ends. With its
+-- owner's rights, as jobs_schedule.
 create or replace function {{schema}}.jobs_reschedule(p_queue text, p_id bigint, p_run_at timestamptz)
 returns boolean
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   v_job record;
 begin

@@ -6,9 +6,12 @@
 -- never holds back another. A job whose idempotency key the queue already holds is not scheduled again: its
 -- row comes back with duplicate = true (a concurrent insert of the same key waits for the other transaction).
 -- Returns one row per element, in input order (ord is 1-based).
+--
+-- With its owner's rights, like append_json (search_path pinned, every name schema-qualified): the producer
+-- role schedules with EXECUTE on this function alone, without rights on the jobs table (docs/security.md).
 create or replace function {{schema}}.jobs_schedule(p_queue text, p_jobs json)
 returns table (ord int, id bigint, run_at timestamptz, duplicate boolean)
-language plpgsql as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 #variable_conflict use_column
 declare
   v_ords int[];

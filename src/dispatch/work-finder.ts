@@ -1,6 +1,6 @@
 import { windowSql } from '../snapshot-reader.js';
 import type { Sql } from '../sql/context.js';
-import { headIsDue, parkedHeadsSql } from '../sql/parked-heads.js';
+import { dueHeadKeysSql } from '../sql/parked-heads.js';
 import type { PartitionRef } from './step-types.js';
 
 /**
@@ -49,9 +49,7 @@ export class WorkFinder {
                  after: null,
                  guard: 'true',
                })})
-               or exists (
-                    select 1 from (${parkedHeadsSql(s, 'c.namespace', 'c.target', 'c.partition')}) h
-                     where ${headIsDue('h', 'clock_timestamp()')}))`,
+               or exists (${dueHeadKeysSql(s, 'c.namespace', 'c.target', 'c.partition', 'clock_timestamp()', '1')}))`,
       [this.targets, this.owner],
     );
     return rows;

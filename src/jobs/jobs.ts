@@ -113,13 +113,15 @@ export class JobQueue {
    */
   async cancel(executor: Executor, id: string): Promise<boolean> {
     const jobId = parseId(id);
-    const { rows } = await toQueryable(executor).query(
-      `update ${this.sql.schema}.jobs j set state = 'cancelled', finished_at = now()
-        where j.queue = $1 and j.id = $2 and j.state in ('scheduled', 'failed')
-        returning j.id`,
-      [this.queue, jobId],
-    );
-    return rows.length > 0;
+    try {
+      const { rows } = await toQueryable(executor).query<{ cancelled: boolean }>(
+        `select ${this.sql.schema}.jobs_cancel($1, $2) as cancelled`,
+        [this.queue, jobId],
+      );
+      return rows[0]!.cancelled;
+    } catch (err) {
+      throw raisedError(err);
+    }
   }
 
   /**

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Dispatcher, Entry } from 'walbox';
 import { openDemoDatabase } from './database.js';
+import { describePlans } from './index-target.js';
+import { openDemoJobs, reportDemoJobs, scheduleDemoJobs } from './jobs.js';
 import { line, table } from './print.js';
 import { produce } from './producers.js';
 import { openDemoTargets } from './targets.js';
@@ -25,7 +27,8 @@ export async function runDemo(api: WalboxApi, o: DemoOptions): Promise<void> {
   const say = (text = '') => {
     if (!teardown.interrupted) note(text);
   };
-  const stamp = () => `+${((Date.now() - t0) / 1000).toFixed(2)}s`.padStart(7);
+  const at = (time: number) => `+${((time - t0) / 1000).toFixed(2)}s`;
+  const stamp = () => at(Date.now()).padStart(7);
   const teardown = new Teardown((err) => note(`   clean-up step failed: ${(err as Error).message}`));
   const stopListening = teardown.onInterrupt(() => note('\ninterrupted'));
   const schema = `walbox_demo_${randomBytes(3).toString('hex')}`;
@@ -46,10 +49,10 @@ export async function runDemo(api: WalboxApi, o: DemoOptions): Promise<void> {
     teardown.defer(() => pool.end());
     if (!db.embedded) {
       teardown.defer(async () => {
-        for (const s of [schema, `${schema}_app`, `${schema}_boss`]) {
+        for (const s of [schema, `${schema}_app`, `${schema}_index`, `${schema}_boss`]) {
           await pool.query(`drop schema if exists "${s}" cascade`);
         }
-        note(`   ${stamp()}  dropped schemas ${schema}, ${schema}_app and ${schema}_boss`);
+        note(`   ${stamp()}  dropped schemas ${schema}, ${schema}_app, ${schema}_index and ${schema}_boss`);
       });
     }
     say(`   ${stamp()}  using ${db.label}`);
@@ -64,9 +67,9 @@ export async function runDemo(api: WalboxApi, o: DemoOptions): Promise<void> {
     say();
 
     say('2. Targets');
-    const { sinks, delivered, redis } = await openDemoTargets(
+    const { sinks, delivered, index, redis } = await openDemoTargets(
       api,
-      `walbox-demo:${schema}:`,
+      { databaseUrl: db.url, indexSchema: `${schema}_index`, keyPrefix: `walbox-demo:${schema}:` },
       o.redis,
       say,
       stamp,
@@ -78,6 +81,7 @@ export async function runDemo(api: WalboxApi, o: DemoOptions): Promise<void> {
         note(`   ${stamp()}  dispatcher stopped (in-flight batches finished, leases released, sinks closed)`);
       } else {
         await redis?.sink.close?.();
+        await index.close?.();
       }
     });
     if (redis) teardown.defer(() => redis.clear(KEYS.map((k) => ['users', k])));
@@ -88,8 +92,13 @@ export async function runDemo(api: WalboxApi, o: DemoOptions): Promise<void> {
       `   namespace "users": targets ${ns.targets.join(', ')}; ${ns.partitions} partitions; ordering per ${ns.ordering}; ` +
         `retry ${ns.retry.limit} times, then ${ns.onExhausted}`,
     );
+    const jobs = await openDemoJobs(walbox, say, stamp);
     // superviseMs: the safety net that finds partitions with work every 5 s by default; 1 s keeps the demo brisk.
-    dispatcher = walbox.dispatcher({ sinks, stopTimeoutMs: 5000, superviseMs: 1000 });
+    dispatcher = walbox.dispatcher({
+      sinks: { ...sinks, [jobs.queue.namespace]: jobs.sink },
+      stopTimeoutMs: 5000,
+      superviseMs: 1000,
+    });
     dispatcher.on('error', (err) => {
       if (!teardown.interrupted) say(`      ${stamp()}  dispatcher error: ${err.message}`);
     });
@@ -100,14 +109,19 @@ export async function runDemo(api: WalboxApi, o: DemoOptions): Promise<void> {
     say('3. Producers append in their own transactions; deliveries print as they happen');
     const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 300));
     const { committed, rolledBack } = await produce(walbox, pool, app, say, settle);
-    say(`   ${stamp()}  waiting for the delayed entry and the rest...`);
-    const complete = () => targets.every((t) => hasAll(delivered.get(t), committed));
+    await settle();
+    const jobIds = await scheduleDemoJobs(jobs, pool, say);
+    say(`   ${stamp()}  waiting for the delayed entry, the jobs and the rest...`);
+    const complete = () =>
+      targets.every((t) => hasAll(delivered.get(t), committed)) && jobs.ran.has(jobIds.welcome);
     const deadline = Date.now() + 15_000;
     const pause = () => new Promise((res) => setTimeout(res, 50));
     while (!complete() && Date.now() < deadline) await pause();
     // A sink has applied a batch a moment before the dispatcher commits its cursor: wait for that too, so
     // that the audit view and the status below show every delivery.
-    const caughtUp = async () => (await walbox.status({ namespace: 'users' })).every((t) => t.pending === 0);
+    const caughtUp = async () =>
+      (await walbox.status({ namespace: 'users' })).every((t) => t.pending === 0) &&
+      (await walbox.status({ namespace: jobs.queue.namespace })).every((t) => t.pending === 0);
     while (complete() && !(await caughtUp()) && Date.now() < deadline) await pause();
     say();
 
@@ -121,7 +135,7 @@ export async function runDemo(api: WalboxApi, o: DemoOptions): Promise<void> {
       if (entries.some((e) => rolledBack.includes(e.id)))
         throw new Error(`the rolled-back entry reached ${t}`);
     }
-    if (!complete()) throw new Error('not every committed entry was delivered within 15 s');
+    if (!complete()) throw new Error('not every committed entry was delivered (and job run) within 15 s');
     say(`   rolled-back entry ${rolledBack.map((id) => `#${id}`).join(', ')}: delivered nowhere`);
     say('   (ids are not dense: a rollback or a duplicate uses one up; the guarantee is the order per key)');
     if (redis) {
@@ -131,9 +145,12 @@ export async function runDemo(api: WalboxApi, o: DemoOptions): Promise<void> {
       }
       say(`   redis now holds: ${values.join('; ')}`);
     }
+    say(`   index lookup('plan', …): ${await describePlans(index, ['free', 'pro'], 'alice')}`);
+    say('   (alice went free → pro, then was deleted: the index moved her, then dropped her)');
+    say(`   jobs: ${await reportDemoJobs(jobs, jobIds, at)}`);
     say();
 
-    const sql = `select id, key, op, actor, after, delivery from "${schema}".audit order by id`;
+    const sql = `select id, key, op, actor, after, delivery from "${schema}".audit where namespace = 'users' order by id`;
     say('5. The log is also the audit trail:');
     say(`   ${sql}`);
     const { rows } = await pool.query(sql);

@@ -1,4 +1,6 @@
+import type { PostgresIndexSink } from '@walbox/sink-index';
 import type { Entry, Sink } from 'walbox';
+import { openDemoIndex } from './index-target.js';
 import { cell } from './print.js';
 import { type DemoRedis, openDemoRedis } from './redis.js';
 import type { WalboxApi } from './walbox-api.js';
@@ -7,13 +9,18 @@ export interface DemoTargets {
   sinks: Record<string, Sink>;
   /** What each target applied, in the order it applied it. */
   delivered: Map<string, Entry[]>;
+  /** The secondary index by plan (@walbox/sink-index on Postgres), for lookups. */
+  index: PostgresIndexSink;
   redis: DemoRedis | undefined;
 }
 
-/** A printing callback sink, and the real Redis sink when a Redis server answers. */
+/**
+ * A printing callback sink, a secondary index in Postgres (tables in `indexSchema`), and the real Redis sink
+ * when a Redis server answers.
+ */
 export async function openDemoTargets(
   { functionSink }: WalboxApi,
-  keyPrefix: string,
+  where: { databaseUrl: string; indexSchema: string; keyPrefix: string },
   useRedis: boolean,
   say: (text: string) => void,
   stamp: () => string,
@@ -34,10 +41,19 @@ export async function openDemoTargets(
   };
   say('   log    a callback sink (functionSink) that prints what it applies');
 
-  const r = useRedis ? await openDemoRedis(keyPrefix) : { skipped: 'disabled by --no-redis' };
+  const index = openDemoIndex(where.databaseUrl, where.indexSchema);
+  sinks.index = recording(index, (batch) => {
+    const ids = batch.map((e) => `#${e.id}`).join(' ');
+    const n = `${batch.length} entr${batch.length === 1 ? 'y' : 'ies'}`;
+    say(`      ${stamp()}  index ← ${n} (${ids}) applied: the keys of each plan`);
+    record('index', batch);
+  });
+  say(`   index  @walbox/sink-index on Postgres: users by plan, in schema ${where.indexSchema}`);
+
+  const r = useRedis ? await openDemoRedis(where.keyPrefix) : { skipped: 'disabled by --no-redis' };
   if (!('sink' in r)) {
     say(`   redis  skipped: ${r.skipped}`);
-    return { sinks, delivered, redis: undefined };
+    return { sinks, delivered, index, redis: undefined };
   }
   sinks.redis = recording(r.sink, (batch) => {
     const ids = batch.map((e) => `#${e.id}`).join(' ');
@@ -46,7 +62,7 @@ export async function openDemoTargets(
     record('redis', batch);
   });
   say(`   redis  @walbox/sink-redis at ${r.url}, keys "${r.keyPrefix}users:<key>"`);
-  return { sinks, delivered, redis: r };
+  return { sinks, delivered, index, redis: r };
 }
 
 /** Wraps a sink to report the entries it applied (all but the ones it says failed). */
