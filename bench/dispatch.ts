@@ -305,7 +305,10 @@ async function latency(ctx: Context) {
   );
 }
 
-/** Single-entry append transactions at NOTIFY_PRODUCERS connections, NOTIFY on against walbox.notify=off. */
+/**
+ * Single-entry append transactions at NOTIFY_PRODUCERS connections: NOTIFY on (no drain is busy, so appends
+ * notify) against walbox.notify=off, and the floor: a plain INSERT of the same row into the log, autocommit.
+ */
 async function notifyCost(ctx: Context) {
   await ctx.walbox.namespaces.upsert({ name: 'notify', partitions: PARTITIONS, targets: ['none'] });
   // A listening session, as a dispatcher would have: notifications are then queued and read.
@@ -315,17 +318,31 @@ async function notifyCost(ctx: Context) {
   const clients = await Promise.all(Array.from({ length: NOTIFY_PRODUCERS }, () => ctx.pool.connect()));
   const append = (client: pg.PoolClient) =>
     ctx.walbox.append(client, entries('notify', 0, 1)[0]!).then(() => 1);
+  const insert = (client: pg.PoolClient) => {
+    const e = entries('notify', 0, 1)[0]!;
+    return client
+      .query(
+        `insert into ${ctx.walbox.schema}.entries (namespace, key, partition, op, payload, targets)
+         values ('notify', $1, 0, $2, $3, '{none}')`,
+        [e.key, e.op, JSON.stringify(e.payload)],
+      )
+      .then(() => 1);
+  };
   const phase = (off: boolean) => async (s: number) => {
     await Promise.all(clients.map((c) => c.query(off ? `set walbox.notify = 'off'` : 'reset walbox.notify')));
     return runPhase(clients, s, append);
   };
   try {
     await runPhase(clients, 0.5, append);
-    const r = await alternate({ on: phase(false), off: phase(true) }, NOTIFY_SECONDS, 4);
+    const r = await alternate(
+      { on: phase(false), off: phase(true), floor: (s: number) => runPhase(clients, s, insert) },
+      NOTIFY_SECONDS,
+      4,
+    );
     const line = (p: PhaseResult) =>
       `${fmt.rate(perSecond(p, 'ops'))} tx/s p50 ${ms(percentile(p, 0.5))} p99 ${ms(percentile(p, 0.99))}`;
     console.log(
-      `3 append      ${NOTIFY_PRODUCERS} producers, 1-entry autocommit appends: NOTIFY on ${line(r.on)} | walbox.notify=off ${line(r.off)} | off/on ${fmt.ratio(perSecond(r.off, 'ops') / perSecond(r.on, 'ops'))}x (reference, no goal)`,
+      `3 append      ${NOTIFY_PRODUCERS} producers, 1-entry autocommit appends: NOTIFY on ${line(r.on)} | walbox.notify=off ${line(r.off)} | off/on ${fmt.ratio(perSecond(r.off, 'ops') / perSecond(r.on, 'ops'))}x | floor: plain INSERT of the row ${line(r.floor)} (reference, no goal)`,
     );
   } finally {
     for (const c of clients) {
