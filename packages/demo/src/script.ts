@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { Dispatcher, Entry } from 'walbox';
 import { openDemoDatabase } from './database.js';
@@ -6,6 +9,7 @@ import { describePlans } from './index-target.js';
 import { openDemoJobs, reportDemoJobs, scheduleDemoJobs } from './jobs.js';
 import { line, table } from './print.js';
 import { produce } from './producers.js';
+import { describeReplica } from './rocksdb-target.js';
 import { openDemoTargets } from './targets.js';
 import { Teardown } from './teardown.js';
 import type { WalboxApi } from './walbox-api.js';
@@ -67,9 +71,19 @@ export async function runDemo(api: WalboxApi, o: DemoOptions): Promise<void> {
     say();
 
     say('2. Targets');
-    const { sinks, delivered, index, redis } = await openDemoTargets(
+    const rocksdbDir = await mkdtemp(join(tmpdir(), 'walbox-demo-rocksdb-'));
+    teardown.defer(async () => {
+      await rm(rocksdbDir, { recursive: true, force: true });
+      note(`   ${stamp()}  removed the RocksDB replica's directory ${rocksdbDir}`);
+    });
+    const { sinks, delivered, index, rocksdb, redis } = await openDemoTargets(
       api,
-      { databaseUrl: db.url, indexSchema: `${schema}_index`, keyPrefix: `walbox-demo:${schema}:` },
+      {
+        databaseUrl: db.url,
+        indexSchema: `${schema}_index`,
+        rocksdbDir,
+        keyPrefix: `walbox-demo:${schema}:`,
+      },
       o.redis,
       say,
       stamp,
@@ -81,6 +95,7 @@ export async function runDemo(api: WalboxApi, o: DemoOptions): Promise<void> {
         note(`   ${stamp()}  dispatcher stopped (in-flight batches finished, leases released, sinks closed)`);
       } else {
         await redis?.sink.close?.();
+        await rocksdb.close();
         await index.close?.();
       }
     });
@@ -145,6 +160,10 @@ export async function runDemo(api: WalboxApi, o: DemoOptions): Promise<void> {
       }
       say(`   redis now holds: ${values.join('; ')}`);
     }
+    say(`   rocksdb replica (embedded, no server): ${await describeReplica(rocksdb, pool, schema, KEYS)}`);
+    say(
+      "   (read back with the sink's read(): each key's latest entry in the log; a delete leaves a tombstone)",
+    );
     say(`   index lookup('plan', …): ${await describePlans(index, ['free', 'pro'], 'alice')}`);
     say('   (alice went free → pro, then was deleted: the index moved her, then dropped her)');
     say(`   jobs: ${await reportDemoJobs(jobs, jobIds, at)}`);

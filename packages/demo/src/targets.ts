@@ -1,8 +1,10 @@
 import type { PostgresIndexSink } from '@walbox/sink-index';
+import type { RocksdbSink } from '@walbox/sink-rocksdb';
 import type { Entry, Sink } from 'walbox';
 import { openDemoIndex } from './index-target.js';
 import { cell } from './print.js';
 import { type DemoRedis, openDemoRedis } from './redis.js';
+import { openDemoRocksdb } from './rocksdb-target.js';
 import type { WalboxApi } from './walbox-api.js';
 
 export interface DemoTargets {
@@ -11,16 +13,18 @@ export interface DemoTargets {
   delivered: Map<string, Entry[]>;
   /** The secondary index by plan (@walbox/sink-index on Postgres), for lookups. */
   index: PostgresIndexSink;
+  /** The embedded RocksDB replica (@walbox/sink-rocksdb), to read back from. */
+  rocksdb: RocksdbSink;
   redis: DemoRedis | undefined;
 }
 
 /**
- * A printing callback sink, a secondary index in Postgres (tables in `indexSchema`), and the real Redis sink
- * when a Redis server answers.
+ * A printing callback sink, a secondary index in Postgres (tables in `indexSchema`), an embedded RocksDB
+ * replica (in `rocksdbDir`), and the real Redis sink when a Redis server answers.
  */
 export async function openDemoTargets(
   { functionSink }: WalboxApi,
-  where: { databaseUrl: string; indexSchema: string; keyPrefix: string },
+  where: { databaseUrl: string; indexSchema: string; rocksdbDir: string; keyPrefix: string },
   useRedis: boolean,
   say: (text: string) => void,
   stamp: () => string,
@@ -50,10 +54,19 @@ export async function openDemoTargets(
   });
   say(`   index  @walbox/sink-index on Postgres: users by plan, in schema ${where.indexSchema}`);
 
+  const rocksdb = openDemoRocksdb(where.rocksdbDir);
+  sinks.rocks = recording(rocksdb, (batch) => {
+    const ids = batch.map((e) => `#${e.id}`).join(' ');
+    const n = `${batch.length} entr${batch.length === 1 ? 'y' : 'ies'}`;
+    say(`      ${stamp()}  rocks ← ${n} (${ids}) applied in one RocksDB write batch`);
+    record('rocks', batch);
+  });
+  say(`   rocks  @walbox/sink-rocksdb: an embedded RocksDB replica in ${where.rocksdbDir} (no server)`);
+
   const r = useRedis ? await openDemoRedis(where.keyPrefix) : { skipped: 'disabled by --no-redis' };
   if (!('sink' in r)) {
     say(`   redis  skipped: ${r.skipped}`);
-    return { sinks, delivered, index, redis: undefined };
+    return { sinks, delivered, index, rocksdb, redis: undefined };
   }
   sinks.redis = recording(r.sink, (batch) => {
     const ids = batch.map((e) => `#${e.id}`).join(' ');
@@ -62,7 +75,7 @@ export async function openDemoTargets(
     record('redis', batch);
   });
   say(`   redis  @walbox/sink-redis at ${r.url}, keys "${r.keyPrefix}users:<key>"`);
-  return { sinks, delivered, index, redis: r };
+  return { sinks, delivered, index, rocksdb, redis: r };
 }
 
 /** Wraps a sink to report the entries it applied (all but the ones it says failed). */

@@ -17,7 +17,7 @@ export function registerDemo(program: Command, demoPackage = DEMO_PACKAGE): void
   program
     .command('demo')
     .description(
-      'walbox end to end in ~10 s: a throwaway Postgres (unless --database-url / DATABASE_URL), a namespace, a dispatcher, appends, delivery, a secondary-index lookup, a delayed job run and one cancelled, audit',
+      'walbox end to end in ~10 s: a throwaway Postgres (unless --database-url / DATABASE_URL), a namespace, a dispatcher, appends, delivery, a secondary-index lookup, an embedded RocksDB replica read back, a delayed job run and one cancelled, audit',
     )
     .option('--no-redis', 'do not deliver to Redis even when one answers (REDIS_URL or 127.0.0.1:6379)')
     .addHelpText(
