@@ -3,18 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { isolatedWalbox } from './support/db.js';
 import { FAST } from './support/dispatchers.js';
+import { parkedIds } from './support/entries.js';
 import { RecordingSink, until } from './support/recording-sink.js';
 
 const { pool, walbox, schema } = await isolatedWalbox('chunked-actions');
-
-async function parked(namespace: string, target: string): Promise<string[]> {
-  const { rows } = await pool.query<{ id: string }>(
-    `select p.entry_id::text as id from "${schema}".parked p
-      where p.namespace = $1 and p.target = $2 order by p.entry_id`,
-    [namespace, target],
-  );
-  return rows.map((r) => r.id);
-}
 
 describe('chunked operator actions', () => {
   it('replays a range chunk by chunk: every entry once, progress after each chunk', async () => {
@@ -43,7 +35,7 @@ describe('chunked operator actions', () => {
     });
     const expected = ids.slice(1).filter((id) => id !== excluded);
     expect(queued).toBe(expected.length);
-    expect(await parked('users', 'cache')).toEqual(expected);
+    expect(await parkedIds(pool, schema, 'users', 'cache')).toEqual(expected);
     const total = expected.length;
     const steps = [0];
     for (let done = chunkSize; done < total; done += chunkSize) steps.push(done);
@@ -112,7 +104,9 @@ describe('chunked operator actions', () => {
     expect(redriveCalls.at(0)).toEqual([0, rest]);
     expect(redriveCalls.at(-1)).toEqual([rest, rest]);
     expect(redriveCalls).toHaveLength(1 + Math.ceil(rest / 2));
-    expect(await parked('payments', 'ledger')).toEqual(entries.slice(discarded.length).map((e) => e.id));
+    expect(await parkedIds(pool, schema, 'payments', 'ledger')).toEqual(
+      entries.slice(discarded.length).map((e) => e.id),
+    );
     expect(await walbox.deadLetters.list({ namespace: 'payments' })).toEqual([]);
   });
 });

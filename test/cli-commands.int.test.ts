@@ -6,6 +6,7 @@ import { buildCli, spawnWalbox, walboxCli } from './support/built-cli.js';
 import { businessSchema } from './support/business-schema.js';
 import { databaseUrl, isolatedWalbox } from './support/db.js';
 import { FAST } from './support/dispatchers.js';
+import { parkedIds } from './support/entries.js';
 import { RecordingSink, until } from './support/recording-sink.js';
 
 const { pool, walbox, schema } = await isolatedWalbox('cli-commands');
@@ -56,15 +57,6 @@ async function appended(namespace: string, count: number, payload: (i: number) =
     pool,
     Array.from({ length: count }, (_, i) => ({ namespace, key: `k${i}`, op: 'upsert', payload: payload(i) })),
   );
-}
-
-async function parkedIds(namespace: string, target: string): Promise<string[]> {
-  const { rows } = await pool.query<{ id: string }>(
-    `select p.entry_id::text as id from "${schema}".parked p
-      where p.namespace = $1 and p.target = $2 order by p.entry_id`,
-    [namespace, target],
-  );
-  return rows.map((r) => r.id);
 }
 
 describe('walbox capture', () => {
@@ -207,7 +199,7 @@ describe('walbox dead-letters', () => {
 
     // What the database holds now: redriven ones queued again for the target, none open.
     const redriven = entries.map((e) => e.id).filter((id) => ![c!.entryId, byKey!.entryId].includes(id));
-    expect(await parkedIds('payments', 'ledger')).toEqual(redriven);
+    expect(await parkedIds(pool, schema, 'payments', 'ledger')).toEqual(redriven);
     const { value: closed } = await json<Array<{ status: string }>>([
       'dead-letters',
       'list',
@@ -264,7 +256,7 @@ describe('walbox replay', () => {
         `^replay users → cache {2}${count - 1}/${count - 1} {2}\\[#{20}\\] 100\\.0% {2}[\\d,]+/s {2}in \\d+s$`,
       ),
     );
-    expect(await parkedIds('users', 'cache')).toEqual(ids.filter((id) => id !== excluded));
+    expect(await parkedIds(pool, schema, 'users', 'cache')).toEqual(ids.filter((id) => id !== excluded));
 
     // Again, with the excluded one: only it is new; progress goes through the whole range.
     const second = await json<{ queued: number }>(range);
@@ -290,7 +282,7 @@ describe('walbox replay', () => {
     ]);
     expect(bounded.stderr).toBe('');
     expect(bounded.stdout).toMatch(/^queued 4 entries of users for target search;/);
-    expect(await parkedIds('users', 'search')).toEqual(ids.slice(2, 6));
+    expect(await parkedIds(pool, schema, 'users', 'search')).toEqual(ids.slice(2, 6));
 
     // One mutation: every entry of the appendMany transaction, at each of its targets (cache has them all).
     const { rows } = await pool.query<{ transaction_id: string }>(
@@ -299,7 +291,7 @@ describe('walbox replay', () => {
     expect(rows).toHaveLength(1);
     const mutation = await json<{ queued: number }>(['replay', '--transaction', rows[0]!.transaction_id]);
     expect(mutation.value).toEqual({ queued: count - 4 });
-    expect(await parkedIds('users', 'search')).toEqual(ids);
+    expect(await parkedIds(pool, schema, 'users', 'search')).toEqual(ids);
   });
 
   it('refuses bad usage with the one-line error and exit status 2, a bad name with exit status 1', async () => {

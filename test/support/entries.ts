@@ -8,3 +8,18 @@ export async function countEntries(pool: pg.Pool, schema: string, namespace?: st
   );
   return rows[0]!.n;
 }
+
+/** The ids of the entries parked for (namespace, target) in `schema`, in id order. */
+export async function parkedIds(
+  pool: pg.Pool,
+  schema: string,
+  namespace: string,
+  target: string,
+): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `select p.entry_id::text as id from "${schema}".parked p
+      where p.namespace = $1 and p.target = $2 order by p.entry_id`,
+    [namespace, target],
+  );
+  return rows.map((r) => r.id);
+}
