@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Walbox } from '../src/index.js';
+import { DatabaseUnavailableError, Walbox } from '../src/index.js';
 import { businessSchema } from './support/business-schema.js';
 import { databaseUrl, isolatedWalbox } from './support/db.js';
 import { FAST } from './support/dispatchers.js';
@@ -227,6 +227,79 @@ describe('roles', () => {
     expect(await outcome(p, `delete from "${schema}".jobs`)).toBe('42501');
     expect(await outcome(p, `delete from "${schema}".entries`)).toBe('42501');
     expect(await outcome(p, `insert into "${schema}".key_locks values (1)`)).toBe('42501');
+  });
+
+  it('a dispatcher started while its role has no connection left reports it, keeps trying, and starts once one frees', async () => {
+    const LIMIT = 8; // above what a dispatcher needs: its pool (max 4) and its LISTEN connection
+    await pool.query(`alter role "${logins.dispatcher}" connection limit ${LIMIT}`);
+    const url = new URL(databaseUrl());
+    url.username = logins.dispatcher;
+    url.password = PASSWORD;
+    const held: pg.Client[] = [];
+    const dispatchers: Array<{ stop(): Promise<void> }> = [];
+    try {
+      for (let i = 0; i < LIMIT; i++) {
+        const c = new pg.Client({ connectionString: url.toString() });
+        c.on('error', () => {});
+        await c.connect();
+        held.push(c);
+      }
+      const exhausted = (err: unknown) =>
+        err instanceof DatabaseUnavailableError && err.reason === 'connections-exhausted';
+      // startTimeoutMs 0: one try, and the error says why.
+      const once = walboxAs(logins.dispatcher).walbox.dispatcher({
+        sinks: { t: new RecordingSink('t') },
+        ...FAST,
+        startTimeoutMs: 0,
+      });
+      dispatchers.push(once);
+      const failed = await once.start().then(
+        () => 'started',
+        (err: unknown) => err,
+      );
+      expect(exhausted(failed)).toBe(true);
+      // stop() ends a start that is still trying: it fails at once with the last error.
+      const stopped = walboxAs(logins.dispatcher).walbox.dispatcher({
+        sinks: { t: new RecordingSink('t') },
+        ...FAST,
+      });
+      stopped.on('error', () => {});
+      const stoppedStart = stopped.start().then(
+        () => 'started',
+        (err: unknown) => err,
+      );
+      await sleep(300);
+      const t0 = Date.now();
+      await stopped.stop();
+      expect(exhausted(await stoppedStart)).toBe(true);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      // The default: try again, report each failed attempt, start once connections are released.
+      const sink = new RecordingSink('t');
+      const d = walboxAs(logins.dispatcher).walbox.dispatcher({ sinks: { t: sink }, ...FAST });
+      dispatchers.push(d);
+      const errors: unknown[] = [];
+      d.on('error', (err) => errors.push(err));
+      let started = false;
+      const starting = d.start().then(() => {
+        started = true;
+      });
+      const deadline = Date.now() + 20_000;
+      while (errors.length < 2 && Date.now() < deadline) await sleep(50);
+      expect(errors.length).toBeGreaterThanOrEqual(2);
+      expect(started).toBe(false);
+      await Promise.all(held.splice(0).map((c) => c.end()));
+      await starting;
+      expect(errors.every(exhausted)).toBe(true);
+      await walbox.append(pool, { namespace: 'orders', key: 'after-exhaustion', op: 'upsert', payload: 1 });
+      while (Date.now() < deadline + 10_000 && !sink.applied.some((e) => e.key === 'after-exhaustion')) {
+        await sleep(100);
+      }
+      expect(sink.applied.map((e) => e.key)).toContain('after-exhaustion');
+    } finally {
+      await Promise.all(held.map((c) => c.end()));
+      for (const d of dispatchers) await d.stop();
+      await pool.query(`alter role "${logins.dispatcher}" connection limit -1`);
+    }
   });
 
   it('a dispatcher runs a job that a producer scheduled', async () => {

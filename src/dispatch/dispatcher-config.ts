@@ -41,6 +41,11 @@ export const dispatcherConfigSchema = z
      * Turn off behind a PgBouncer in transaction mode older than 1.21, or without max_prepared_statements.
      */
     preparedStatements: z.boolean().default(true),
+    /**
+     * start() tries again while Postgres cannot serve (restarting, out of connections, unreachable), reporting
+     * each failed attempt on 'error', for this long; then it fails with DatabaseUnavailableError. 0: one try.
+     */
+    startTimeoutMs: z.number().int().min(0).max(3_600_000).default(30_000),
     /** Graceful stop waits this long for in-flight batches, then abandons them (they are re-delivered). */
     stopTimeoutMs: z.number().int().min(0).max(600_000).default(30_000),
   })

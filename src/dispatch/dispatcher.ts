@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 import { explainError } from '../database-errors.js';
+import { DatabaseUnavailableError } from '../errors.js';
 import { maintain } from '../maintenance.js';
 import type { Namespaces } from '../namespaces.js';
 import type { Sql } from '../sql/context.js';
@@ -48,6 +49,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   #state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new';
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
+  #stopRequested = false;
 
   constructor(
     private readonly deps: DispatcherDeps,
@@ -77,11 +79,39 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
    * connections (a PgBouncer in transaction pooling mode).
    */
   start(): Promise<void> {
-    // A Postgres that cannot serve yet fails start() with DatabaseUnavailableError, which says why.
-    this.#startPromise ??= this.#start().catch((err) => {
-      throw explainError(err);
-    });
+    // A Postgres that cannot serve (restarting, out of connections, unreachable) is tried again for
+    // startTimeoutMs, each failed attempt reported on 'error'; then start() fails with DatabaseUnavailableError,
+    // which says why. Anything else (bad credentials, a missing schema, a transaction pooler) fails at once.
+    this.#startPromise ??= this.#startRetrying();
     return this.#startPromise;
+  }
+
+  async #startRetrying(): Promise<void> {
+    const deadline = Date.now() + this.config.startTimeoutMs;
+    for (let wait = 250; ; wait = Math.min(wait * 2, 1000)) {
+      try {
+        return await this.#start();
+      } catch (err) {
+        const explained = explainError(err);
+        await this.#undoStart();
+        const transient = explained instanceof DatabaseUnavailableError;
+        if (!transient || this.#stopRequested || Date.now() + wait > deadline) throw explained;
+        this.#error(explained);
+        await delay(wait);
+        if (this.#stopRequested) throw explained;
+      }
+    }
+  }
+
+  /** What a failed start attempt had started, stopped so that the next attempt starts afresh. */
+  async #undoStart(): Promise<void> {
+    const queue = this.#queue;
+    const router = this.#router;
+    this.#queue = undefined;
+    this.#router = undefined;
+    this.#state = 'new';
+    await router?.stop().catch(() => {});
+    await queue?.stop(0).catch(() => {});
   }
 
   async #start(): Promise<void> {
@@ -124,6 +154,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
    * re-delivered later); leases are released and their partitions handed to other dispatchers. Idempotent.
    */
   stop(): Promise<void> {
+    this.#stopRequested = true; // a start() still retrying gives up
     this.#stopPromise ??= this.#stop();
     return this.#stopPromise;
   }

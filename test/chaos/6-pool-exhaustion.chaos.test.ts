@@ -1,7 +1,8 @@
 // Scenario 6: another client holds 90% of max_connections, idle, while walbox's dispatchers start and its
 // producers append. walbox reports the condition with a clear, typed error (DatabaseUnavailableError,
-// 'connections-exhausted': on start() and on the dispatchers' error event), works with the connections it
-// gets, and delivery is fully back within 5 s of the connections being released.
+// 'connections-exhausted': on the dispatchers' error event, once per start attempt; start() keeps trying for
+// startTimeoutMs), works with the connections it gets, and delivery is fully back within 5 s of the
+// connections being released.
 import pg from 'pg';
 import { expect, it } from 'vitest';
 import { report } from './support/report.js';
@@ -22,7 +23,7 @@ scenario('connection exhaustion', { maxConnections: MAX_CONNECTIONS }, (world) =
       await c.connect();
       hogs.push(c);
     }
-    // Started as a service supervisor would: again after each failed start.
+    // Started as a service supervisor would: again after each failed start (start() itself tries for 30 s).
     const starting = [w.startDispatcherRetrying(0), w.startDispatcherRetrying(1)];
     w.startProducers(2, { rate: 250 });
     await sleep(15_000);
@@ -50,7 +51,9 @@ scenario('connection exhaustion', { maxConnections: MAX_CONNECTIONS }, (world) =
     expect(deadDispatchers(w)).toEqual([]);
     expect(exhausted.length).toBeGreaterThan(0);
     expect(during.filter((e) => !e.startsWith('DATABASE_UNAVAILABLE'))).toEqual([]);
-    // The issue's goal is 5 s; CI measured 5,081 ms once (1.1-2.5 s before): bound at 10 s, goal tracked.
+    // The issue's goal is 5 s. Before start() retried by itself (a failed start exited and the harness spawned
+    // a new process, ~2-7 s of boot under load) CI measured 5.1-5.8 s; since then 2-3 s. Bound at 10 s
+    // (a loaded CI machine), goal tracked in the printed table.
     expect(recovery).toBeLessThan(10_000);
   });
 });
