@@ -88,7 +88,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   async #startRetrying(): Promise<void> {
     const deadline = Date.now() + this.config.startTimeoutMs;
-    for (let wait = 250; ; wait = Math.min(wait * 2, 1000)) {
+    for (let wait = 250; ; wait = Math.min(wait * 2, 500)) {
       try {
         return await this.#start();
       } catch (err) {
