@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { bundledCommands } from '../support/child-bundle.js';
 import { processCpuMicros } from '../support/cpu.js';
 import type { ConsumerMessage, ConsumerSpec } from './consumer-spec.js';
 
@@ -15,31 +16,12 @@ export interface ConsumerCommand {
 }
 
 /**
- * The consumer child as compiled JavaScript, as bench/support/child-bundle.ts does for bench:dispatch (its
- * entry point is fixed, hence this copy): the tsx loader would add ~45 MiB to every consumer's RSS. Falls
- * back to tsx when bundling fails or BENCH_CHILD_RUNTIME=tsx.
+ * The consumer child as compiled JavaScript (bench/support/child-bundle.ts): the tsx loader would add ~45 MiB
+ * to every consumer's RSS. tsx when bundling fails or BENCH_CHILD_RUNTIME=tsx.
  */
 export async function consumerCommand(): Promise<ConsumerCommand> {
-  const tsx = { args: ['--import', 'tsx', SCRIPT], runtime: 'tsx' };
-  if (process.env.BENCH_CHILD_RUNTIME === 'tsx') return tsx;
-  try {
-    const { build } = await import('esbuild');
-    await build({
-      absWorkingDir: ROOT,
-      entryPoints: [SCRIPT],
-      outdir: OUT_DIR,
-      outExtension: { '.js': '.mjs' },
-      bundle: true,
-      packages: 'external',
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      logLevel: 'error',
-    });
-    return { args: [`${OUT_DIR}/consumer-child.mjs`], runtime: 'node, esbuild bundle (packages external)' };
-  } catch (err) {
-    return { ...tsx, runtime: `tsx (bundling failed: ${String(err).split('\n')[0]})` };
-  }
+  const [command] = await bundledCommands({ scripts: [SCRIPT], outDir: OUT_DIR });
+  return command!;
 }
 
 const live = new Set<ChildProcess>();
