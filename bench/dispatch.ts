@@ -23,6 +23,7 @@
  *   BENCH_PARTITIONS=8  BENCH_BATCH=400   BENCH_CONCURRENCY=8   namespace and dispatcher settings
  *   BENCH_RATE=2000           offered entries/s of the latency runs (single-entry transactions)
  *   BENCH_PACED_PRODUCERS=16  connections the offered load is spread over
+ *   BENCH_LISTEN_OPTIONS='{"busyPollMs":50}'   JSON of dispatcher options for the listen latency run
  *   BENCH_MAX_LAG=20000       producers of the throughput scenarios pause while more entries than this are
  *                             committed but not yet applied, so that they measure the rate the consumer
  *                             sustains, with a bounded queue, instead of a backlog growing for the whole run
@@ -81,6 +82,8 @@ const CHILD_NODE_FLAGS = (process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').f
 const DEFAULT_SCENARIOS = ['throughput', 'pgboss', 'latency', 'notify', 'redis', 'backlog'];
 const SCENARIOS = scenarioSet(process.env.BENCH_SCENARIOS ?? DEFAULT_SCENARIOS.join(','), DEFAULT_SCENARIOS);
 const PACED_PRODUCERS = envNumber('BENCH_PACED_PRODUCERS', 16);
+/** Dispatcher options of the listen latency run, to try a setting against the defaults. */
+const LISTEN_OPTIONS = JSON.parse(process.env.BENCH_LISTEN_OPTIONS ?? '{}') as Record<string, unknown>;
 const WARMUP_MS = 1000;
 const NOTIFY_PRODUCERS = 16;
 const POLL_MS = 100;
@@ -271,7 +274,7 @@ async function paced(ctx: Context, wakeup: 'listen' | 'poll') {
   await ctx.walbox.namespaces.upsert({ name: namespace, partitions: PARTITIONS, targets: [target] });
   const child = await startChild(ctx, {
     target,
-    dispatcher: wakeup === 'poll' ? { wakeup, pollIntervalMs: POLL_MS } : { wakeup },
+    dispatcher: wakeup === 'poll' ? { wakeup, pollIntervalMs: POLL_MS } : { ...LISTEN_OPTIONS, wakeup },
   });
   const clients = await Promise.all(Array.from({ length: PACED_PRODUCERS }, () => ctx.pool.connect()));
   // Poll mode is for sessions that cannot or should not NOTIFY; such producers turn it off.
