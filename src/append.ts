@@ -1,4 +1,5 @@
 import { raisedError } from './database-errors.js';
+import { asSessionError } from './dispatch/session-probe.js';
 import type { AppendedEntry, EntryInput, EntryRow } from './entry.js';
 import { entryFromRow } from './entry.js';
 import { DEFAULT_ENTRY_LIMITS, type EntryLimits, encodeEntry } from './entry-encoding.js';
@@ -24,6 +25,12 @@ const APPENDED_COLUMNS =
   'ord, id, namespace, key, partition, op, payload, before, headers, targets, deliver_at, idempotency_key, ' +
   'xid::text as xid, created_at, actor, duplicate';
 
+/** How appendEntries runs: the entry limits, and whether its statement is a named prepared statement. */
+export interface AppendOptions {
+  limits?: EntryLimits;
+  prepare?: boolean;
+}
+
 interface AppendedRow extends EntryRow {
   ord: number;
   duplicate: boolean;
@@ -38,14 +45,15 @@ export async function appendEntries(
   namespaces: Namespaces,
   executor: Executor,
   entries: readonly EntryInput[],
-  limits: EntryLimits = DEFAULT_ENTRY_LIMITS,
+  options: AppendOptions = {},
 ): Promise<AppendedEntry[]> {
+  const limits = options.limits ?? DEFAULT_ENTRY_LIMITS;
   if (Array.isArray(entries) && entries.length > limits.maxBatchEntries) {
     throw new BatchTooLargeError('maxBatchEntries', entries.length, limits.maxBatchEntries);
   }
   // One span per call; each entry carries its context in a traceparent header (see observability/tracing).
   const stored = await traceAppend(entries, (carried) =>
-    appendUntraced(sql, namespaces, executor, carried, limits),
+    appendUntraced(sql, namespaces, executor, carried, limits, options.prepare === true),
   );
   notifyAppended(sql.schemaName, stored);
   return stored;
@@ -57,6 +65,7 @@ async function appendUntraced(
   executor: Executor,
   entries: readonly EntryInput[],
   limits: EntryLimits,
+  prepare: boolean,
 ): Promise<AppendedEntry[]> {
   if (!Array.isArray(entries)) throw new TypeError('walbox: appendMany expects an array of entries');
   if (entries.length === 0) return [];
@@ -93,10 +102,12 @@ async function appendUntraced(
         ? await db.query<AppendedRow>(
             `select ${APPENDED_COLUMNS} from ${schema}.append_one($1::json, true)`,
             [parts[0]],
+            { prepare },
           )
         : await db.query<AppendedRow>(
             `select ${APPENDED_COLUMNS} from ${schema}.append_json($1::json, true)`,
             [`[${parts.join(',')}]`],
+            { prepare },
           ));
   } catch (err) {
     throw translate(err, namespaces);
@@ -134,6 +145,9 @@ function fromInput(input: EntryInput, row: AppendedRow): AppendedEntry {
  * refusal that names a namespace or its limits means the cached config is stale.
  */
 function translate(err: unknown, namespaces: Namespaces): unknown {
+  // preparedStatements behind a pooler that lost the statement: SessionRequiredError says what to do.
+  const session = asSessionError(err);
+  if (session !== err) return session;
   const explained = raisedError(err);
   if (explained instanceof UnknownNamespaceError) namespaces.forget();
   if (explained instanceof EntryRejectedError && explained.code === 'PAYLOAD_TOO_LARGE') namespaces.forget();

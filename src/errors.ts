@@ -195,13 +195,13 @@ export class NamespaceBusyError extends WalboxError {
   }
 }
 
-/** A dispatcher feature that needs a Postgres session of its own, which a transaction-pooled connection is not. */
+/** A feature that needs a Postgres session of its own, which a transaction-pooled connection is not. */
 export type SessionFeature = 'listen' | 'prepared-statements';
 
 /**
- * A dispatcher refused to start: its connection is pooled per transaction (PgBouncer's pool_mode=transaction
- * or the like), where consecutive transactions of one client run on different server connections, and one
- * of its options needs a session: `wakeup: 'listen'` (a LISTEN stays on the server connection it ran on, so
+ * A dispatcher refused to start, or an append with `preparedStatements` failed: the connection is pooled per
+ * transaction (PgBouncer's pool_mode=transaction or the like), where consecutive transactions of one client
+ * run on different server connections, and an option needs a session: `wakeup: 'listen'` (a LISTEN stays on the server connection it ran on, so
  * notifications would go to whichever client uses it next) or `preparedStatements: true` on a pooler that
  * does not carry prepared statements across server connections (PgBouncer before 1.21).
  */
@@ -217,9 +217,10 @@ export class SessionRequiredError extends WalboxError {
           '(PgBouncer carries them from 1.21 on, with max_prepared_statements set)';
     super(
       'SESSION_REQUIRED',
-      `${what}, but the dispatcher's connection is pooled per transaction (a PgBouncer in transaction ` +
-        "pooling mode?). Behind a transaction-pooling PgBouncer use wakeup: 'poll' and preparedStatements: " +
-        'false, or give the dispatcher a direct connection to Postgres (or a session-pooled one).',
+      `${what}, but the connection is pooled per transaction (a PgBouncer in transaction pooling mode?). ` +
+        "Behind a transaction-pooling PgBouncer give dispatchers wakeup: 'poll' and preparedStatements: false " +
+        '(and new Walbox() preparedStatements: false, its default, for appends), or give walbox a direct ' +
+        'connection to Postgres (or a session-pooled one).',
       options,
     );
   }

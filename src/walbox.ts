@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { z } from 'zod';
-import { appendEntries } from './append.js';
+import { type AppendOptions, appendEntries } from './append.js';
 import { type AuditFilter, type AuditRow, readAudit } from './audit.js';
 import { type BackfillOptions, type BackfillProgress, backfill } from './backfill.js';
 import { type CaptureOptions, captureTable, uncaptureTable } from './capture.js';
@@ -41,6 +41,7 @@ export class Walbox {
   readonly #sql: Sql;
   /** Limits of the append path (walbox-config.ts): at most the defaults the SQL side enforces. */
   readonly #limits: EntryLimits;
+  readonly #appendOptions: AppendOptions;
   readonly #onError: ((err: Error) => void) | undefined;
   /** Running dispatchers of this walbox: where background errors go when no onError was given. */
   readonly #dispatchers = new Set<Dispatcher>();
@@ -49,6 +50,7 @@ export class Walbox {
   constructor(config: WalboxConfig) {
     const c = resolveWalboxConfig(config);
     this.#limits = c.limits;
+    this.#appendOptions = { limits: c.limits, prepare: c.preparedStatements };
     this.schema = c.schema;
     this.#ownsPool = c.pool === undefined;
     this.#onError = c.onError;
@@ -119,13 +121,13 @@ export class Walbox {
 
   /** Appends one entry on the caller's executor: durable when its transaction commits, gone if it rolls back. */
   async append<P = unknown>(executor: Executor, entry: EntryInput<P>): Promise<AppendedEntry<P>> {
-    const [stored] = await appendEntries(this.#sql, this.namespaces, executor, [entry], this.#limits);
+    const [stored] = await appendEntries(this.#sql, this.namespaces, executor, [entry], this.#appendOptions);
     return stored as AppendedEntry<P>;
   }
 
   /** Appends many entries in one statement (one round trip), all or nothing. */
   async appendMany(executor: Executor, entries: readonly EntryInput[]): Promise<AppendedEntry[]> {
-    return appendEntries(this.#sql, this.namespaces, executor, entries, this.#limits);
+    return appendEntries(this.#sql, this.namespaces, executor, entries, this.#appendOptions);
   }
 
   /** A handle whose appends are type-checked against `payloadSchema` at compile time and at run time. */

@@ -1,5 +1,7 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { isolatedWalbox } from './support/db.js';
+import { Walbox } from '../src/index.js';
+import { databaseUrl, isolatedWalbox } from './support/db.js';
 
 const { pool, walbox, schema } = await isolatedWalbox('append');
 
@@ -22,6 +24,56 @@ describe('append', () => {
     expect(many.map((m) => m.payload)).toEqual([0, 1, 2, 3, 4].map((i) => ({ i })));
     const { rows } = await pool.query(`select count(*)::int as n from "${schema}".entries`);
     expect(rows[0].n).toBe(6);
+  });
+});
+
+describe('preparedStatements', () => {
+  it("runs append and appendMany as named prepared statements on the connection, in the caller's transaction", async () => {
+    await walbox.namespaces.upsert({ name: 'prepared', targets: ['cache'] });
+    const prepared = new Walbox({ pool, schema, preparedStatements: true });
+    const client = await pool.connect();
+    try {
+      const walboxStatements = async () =>
+        (
+          await client.query<{ statement: string }>(
+            `select statement from pg_prepared_statements where name like 'walbox\\_%' order by statement`,
+          )
+        ).rows.map((r) => (r.statement.includes('append_one') ? 'append_one' : 'append_json'));
+      expect(await walboxStatements()).toEqual([]);
+      await client.query('begin');
+      for (let i = 0; i < 3; i++) {
+        const e = await prepared.append(client, {
+          namespace: 'prepared',
+          key: `p${i}`,
+          op: 'upsert',
+          payload: i,
+        });
+        expect([e.key, e.payload, e.partition]).toEqual([`p${i}`, i, 0]);
+      }
+      const many = await prepared.appendMany(client, [
+        { namespace: 'prepared', key: 'm1', op: 'upsert', payload: 1 },
+        { namespace: 'prepared', key: 'm2', op: 'delete' },
+      ]);
+      expect(many.map((e) => e.key)).toEqual(['m1', 'm2']);
+      expect(await walboxStatements()).toEqual(['append_json', 'append_one']);
+      await client.query('rollback');
+      const { rows } = await pool.query(
+        `select count(*)::int as n from "${schema}".entries where namespace = 'prepared'`,
+      );
+      expect(rows[0].n).toBe(0); // rolled back with the caller's transaction
+    } finally {
+      client.release();
+    }
+    // The default prepares nothing (a connection of its own: the pool's keep their statements).
+    const plain = new pg.Client({ connectionString: databaseUrl() });
+    await plain.connect();
+    try {
+      await walbox.append(plain, { namespace: 'prepared', key: 'q', op: 'upsert' });
+      const { rows } = await plain.query(`select count(*)::int as n from pg_prepared_statements`);
+      expect(rows[0].n).toBe(0);
+    } finally {
+      await plain.end();
+    }
   });
 });
 

@@ -147,6 +147,38 @@ describe.runIf(canStart('pgbouncer'))('behind PgBouncer in transaction pooling m
     },
   );
 
+  it.runIf(canStart('pgbouncer') && !pgBouncerAtLeast('1.21'))(
+    "fails an append with new Walbox({ preparedStatements: true }) there with SessionRequiredError, and the default's works",
+    async () => {
+      await walbox.migrate();
+      await walbox.namespaces.upsert({ name: 'prepared-append', targets: ['p'] });
+      const preparing = new Walbox({ pool, schema, preparedStatements: true });
+      const a = await pool.connect();
+      const b = await pool.connect();
+      try {
+        // a prepares on the server connection it gets; b then holds that one in a transaction, so a's next
+        // transaction runs on another server connection, which has never seen the statement.
+        await preparing.append(a, { namespace: 'prepared-append', key: 'k', op: 'upsert' });
+        await b.query('begin');
+        await b.query('select 1');
+        const failed = await preparing
+          .append(a, { namespace: 'prepared-append', key: 'k', op: 'upsert' })
+          .then(
+            () => 'appended',
+            (err: unknown) => err,
+          );
+        expect(failed).toBeInstanceOf(SessionRequiredError);
+        expect(failed).toMatchObject({ feature: 'prepared-statements' });
+        // The default: unnamed statements, on whichever server connection.
+        await walbox.append(a, { namespace: 'prepared-append', key: 'k', op: 'upsert' });
+        await b.query('commit');
+      } finally {
+        a.release();
+        b.release();
+      }
+    },
+  );
+
   it.runIf(canStart('pgbouncer') && pgBouncerAtLeast('1.21'))(
     'runs prepared statements from PgBouncer 1.21 with max_prepared_statements',
     async () => {
