@@ -1,3 +1,4 @@
+export { MemcachedTimeoutError, MemcachedUnavailableError } from './memcached-errors.js';
 export {
   CasContentionError,
   createMemcachedSink,

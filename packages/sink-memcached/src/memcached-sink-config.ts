@@ -70,6 +70,12 @@ export const memcachedSinkConfigSchema = z
     timeoutMs: z.number().int().min(10).max(600_000).default(1000),
     /** A connection not made after this long fails (client created from `servers` only). */
     connectTimeoutMs: z.number().int().min(10).max(600_000).default(2000),
+    /**
+     * The longest one request may take in all, memjs's retries included: past it the request fails with
+     * MemcachedTimeoutError even if memjs never calls back. Default: memjs's own worst case with the settings
+     * above (see requestDeadlineMs()), so it only ends requests memjs has lost.
+     */
+    requestDeadlineMs: z.number().int().min(10).max(3_600_000).optional(),
     /** Keys written at once. */
     concurrency: z.number().int().min(1).max(1000).default(32),
     /** Reads and compare-and-swaps of one key before its entry fails because other writers keep winning. */
@@ -90,6 +96,24 @@ export const memcachedSinkConfigSchema = z
       if (c[field] !== undefined)
         ctx.addIssue({ code: 'custom', path: [field], message: `is not used in ${c.mode} mode` });
   });
+
+/** memjs's tries per request for the client the sink creates (memjs's `retries` counts tries, not retries). */
+export const MEMJS_TRIES = 2;
+/** memjs's wait between tries, in seconds. */
+export const MEMJS_RETRY_DELAY_SECONDS = 0.1;
+
+/**
+ * The deadline of one request: `requestDeadlineMs`, or else long enough for every try memjs makes (a
+ * connection and an answer each, then the wait before the next) and half a second more. 6.5 s by default.
+ */
+export function requestDeadlineMs(config: ResolvedMemcachedSinkConfig): number {
+  if (config.requestDeadlineMs !== undefined) return config.requestDeadlineMs;
+  const options = (config.memjsOptions ?? {}) as { retries?: unknown; retry_delay?: unknown };
+  const tries = typeof options.retries === 'number' && options.retries > 0 ? options.retries : MEMJS_TRIES;
+  const delay =
+    typeof options.retry_delay === 'number' ? options.retry_delay * 1000 : MEMJS_RETRY_DELAY_SECONDS * 1000;
+  return tries * (config.connectTimeoutMs + config.timeoutMs) + (tries - 1) * delay + 500;
+}
 
 /** invalidate mode's default tombstone life: longer than most readers take from a miss to their fill. */
 export const DEFAULT_INVALIDATE_WINDOW_SECONDS = 30;

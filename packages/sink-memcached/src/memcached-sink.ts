@@ -2,13 +2,17 @@ import { defaultAction, ENTRY_ID, guardSecrets, type KeyCommand, lastPerKey } fr
 import memjs from 'memjs';
 import {
   DEFAULT_INVALIDATE_WINDOW_SECONDS,
+  MEMJS_RETRY_DELAY_SECONDS,
+  MEMJS_TRIES,
   type MemcachedSinkConfig,
   type MemcachedSinkEntry,
   type MemjsClient,
   type ResolvedMemcachedSinkConfig,
+  requestDeadlineMs,
   resolveMemcachedSinkConfig,
 } from './memcached-sink-config.js';
-import { add, cas, gets, MemcachedStatusError } from './memjs-cas.js';
+import { add, cas, gets, type Memcached, MemcachedStatusError } from './memjs-cas.js';
+import { guardSockets } from './memjs-socket-guard.js';
 
 /** The batch context walbox passes to apply; only the abort signal is used. */
 export interface MemcachedSinkContext {
@@ -74,6 +78,7 @@ export function createMemcachedSink(input: MemcachedSinkConfig): MemcachedSink {
   const config = resolveMemcachedSinkConfig(input);
   const owned = config.client === undefined;
   const client = config.client ?? createClient(config);
+  const mc: Memcached = { client, deadlineMs: requestDeadlineMs(config) };
   let closed = false;
 
   const keyOf = (e: MemcachedSinkEntry) =>
@@ -103,15 +108,15 @@ export function createMemcachedSink(input: MemcachedSinkConfig): MemcachedSink {
   /** Writes the entry unless the item holds one as new or newer. */
   const write = async ({ key, value, id, expires }: Write) => {
     for (let attempt = 0; attempt < config.maxCasAttempts; attempt++) {
-      const item = await gets(client, key);
+      const item = await gets(mc, key);
       if (!item) {
-        if (await add(client, key, value, expires)) return;
+        if (await add(mc, key, value, expires)) return;
         continue; // another writer added it first: compare with theirs
       }
       const stored = VERSION.exec(item.value.subarray(0, 32).toString('latin1'))?.[1];
       // A value without a version (written by something else) counts as older than any entry.
       if (stored !== undefined && BigInt(stored) >= id) return;
-      if (await cas(client, key, value, item.cas, expires)) return;
+      if (await cas(mc, key, value, item.cas, expires)) return;
     }
     throw new CasContentionError(key, config.maxCasAttempts);
   };
@@ -183,10 +188,10 @@ function isEntryError(error: unknown): boolean {
 }
 
 function createClient(config: ResolvedMemcachedSinkConfig): MemjsClient {
-  return memjs.Client.create(config.servers, {
+  const client = memjs.Client.create(config.servers, {
     // Fail fast so that apply throws and the dispatcher backs off: two tries, then the error.
-    retries: 2,
-    retry_delay: 0.1,
+    retries: MEMJS_TRIES,
+    retry_delay: MEMJS_RETRY_DELAY_SECONDS,
     timeout: config.timeoutMs / 1000,
     conntimeout: config.connectTimeoutMs / 1000,
     keepAlive: true,
@@ -194,6 +199,9 @@ function createClient(config: ResolvedMemcachedSinkConfig): MemjsClient {
     logger: { log: () => {} },
     ...config.memjsOptions,
   });
+  // memjs 1.3.2 can wedge after a hung memcached resumes: see memjs-socket-guard.ts.
+  for (const server of client.servers) guardSockets(server);
+  return client;
 }
 
 /** `user:pass@` before a host in memjs's server list ("user:pass@host:port,host2"). */

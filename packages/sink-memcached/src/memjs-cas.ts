@@ -1,9 +1,18 @@
 import memjs from 'memjs';
+import { connectionError, MemcachedTimeoutError } from './memcached-errors.js';
 import type { MemjsClient } from './memcached-sink-config.js';
 
 // memjs 1.3 speaks the binary protocol but its get() drops the CAS token of the answer and its set() cannot
 // send one. These requests go through memjs's own perform(), so server choice, retries, timeouts and SASL stay
-// memjs's; only the 24-byte header's CAS field (bytes 16..23) is read and written here.
+// memjs's; only the 24-byte header's CAS field (bytes 16..23) is read and written here. Each request is also
+// bounded by a deadline of its own: memjs has lost callbacks (see memjs-socket-guard.ts), and a client passed
+// in by the caller is not guarded.
+
+/** Where requests go, and how long one may take in all (memjs's retries included) before it fails. */
+export interface Memcached {
+  client: MemjsClient;
+  deadlineMs: number;
+}
 
 const GET = 0x00;
 const SET = 0x01;
@@ -31,21 +40,16 @@ export interface CasItem {
 }
 
 /** GET that keeps the CAS token; null when the key is absent. */
-export async function gets(client: MemjsClient, key: string): Promise<CasItem | null> {
-  const res = await request(client, GET, key, Buffer.alloc(0), Buffer.alloc(0));
+export async function gets(mc: Memcached, key: string): Promise<CasItem | null> {
+  const res = await request(mc, 'GET', GET, key, Buffer.alloc(0), Buffer.alloc(0));
   if (res.header.status === NOT_FOUND) return null;
   if (res.header.status !== OK) throw statusError('GET', key, res.header.status);
   return { value: Buffer.from(res.val), cas: Buffer.from(res.header.cas) };
 }
 
 /** ADD: false when the key exists already. */
-export async function add(
-  client: MemjsClient,
-  key: string,
-  value: Buffer,
-  expires: number,
-): Promise<boolean> {
-  const res = await request(client, ADD, key, extras(expires), value);
+export async function add(mc: Memcached, key: string, value: Buffer, expires: number): Promise<boolean> {
+  const res = await request(mc, 'ADD', ADD, key, extras(expires), value);
   if (res.header.status === EXISTS || res.header.status === NOT_STORED) return false;
   if (res.header.status !== OK) throw statusError('ADD', key, res.header.status);
   return true;
@@ -53,13 +57,13 @@ export async function add(
 
 /** SET only if the item still carries `cas`: false when someone changed, evicted or deleted it since. */
 export async function cas(
-  client: MemjsClient,
+  mc: Memcached,
   key: string,
   value: Buffer,
   token: Buffer,
   expires: number,
 ): Promise<boolean> {
-  const res = await request(client, SET, key, extras(expires), value, token);
+  const res = await request(mc, 'CAS', SET, key, extras(expires), value, token);
   const { status } = res.header;
   if (status === EXISTS || status === NOT_FOUND || status === NOT_STORED) return false;
   if (status !== OK) throw statusError('CAS', key, status);
@@ -74,7 +78,8 @@ function extras(expires: number): Buffer {
 }
 
 function request(
-  client: MemjsClient,
+  { client, deadlineMs }: Memcached,
+  op: string,
   opcode: number,
   key: string,
   extras: Buffer,
@@ -86,9 +91,17 @@ function request(
     const seq = client.seq;
     const buf = memjs.Utils.makeRequestBuffer(opcode, key, extras, value, seq);
     token?.copy(buf, 16, 0, 8);
+    const deadline = setTimeout(
+      () =>
+        reject(
+          new MemcachedTimeoutError(`memcached ${op} ${JSON.stringify(key)}: no answer in ${deadlineMs} ms`),
+        ),
+      deadlineMs,
+    );
+    // A callback after the deadline settles nothing: the promise is rejected already.
     client.perform(key, buf, seq, (err: unknown, res: memjs.Response) => {
-      // memjs reports connection failures and timeouts as errors, some of them as bare strings.
-      if (err) reject(err instanceof Error ? err : new Error(`memcached: ${String(err)}`));
+      clearTimeout(deadline);
+      if (err) reject(connectionError(op, key, err));
       else resolve(res);
     });
   });

@@ -5,6 +5,8 @@ import { add, gets } from './memjs-cas.js';
 export interface ReadThroughOptions {
   /** Expiry of the value a miss fills in; none when unset. At most 30 days. */
   ttlSeconds?: number;
+  /** Longest each request may take, the client's retries included, before MemcachedTimeoutError. Default 6500. */
+  deadlineMs?: number;
 }
 
 /**
@@ -20,14 +22,15 @@ export async function readThrough<T>(
   load: () => Promise<T>,
   options: ReadThroughOptions = {},
 ): Promise<T> {
-  const stored = await gets(client, key);
+  const mc = { client, deadlineMs: options.deadlineMs ?? 6500 };
+  const stored = await gets(mc, key);
   const item = decodeMemcachedValue(stored?.value);
   if (item && !item.deleted) return item.value as T;
   const value = await load();
   // A tombstone (or something else the sink did not write) is there: an ADD would fail, skip it.
   if (stored === null && value !== undefined) {
     const fill = Buffer.from(`{"v":"0","d":${JSON.stringify(value)}}`);
-    await add(client, key, fill, options.ttlSeconds ?? 0);
+    await add(mc, key, fill, options.ttlSeconds ?? 0);
   }
   return value;
 }
