@@ -14,6 +14,11 @@ export interface DeadLetter {
   key: string;
   /** A copy of the entry as it was appended (kept even after retention drops the log partition). */
   entry: Entry;
+  /**
+   * False once retention has dropped the log partition of the entry. Such a dead letter cannot be redriven
+   * (see `redrive`); its copy in `entry` is all that is left, and discarding it closes it.
+   */
+  inLog: boolean;
   status: DeadLetterStatus;
   attempts: number;
   lastError: string | null;
@@ -39,6 +44,7 @@ interface DeadLetterRow {
   partition: number;
   key: string;
   entry: EntryRow & { deliver_at: string | null; created_at: string };
+  in_log: boolean;
   status: DeadLetterStatus;
   attempts: number;
   last_error: string | null;
@@ -61,26 +67,48 @@ export class DeadLetters {
   ) {}
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
-    const { where, values } = this.#where(filter);
+    const { where, values } = this.#where(filter, 'd.');
     values.push(filter.limit ?? 100);
+    const s = this.sql.schema;
     const { rows } = await this.sql.db.query<DeadLetterRow>(
-      `select * from ${this.sql.schema}.dead_letters where ${where} order by entry_id limit $${values.length}`,
+      `select d.*, ${inLog(s)} as in_log from ${s}.dead_letters d
+        where ${where} order by d.entry_id limit $${values.length}`,
       values,
     );
     return rows.map(fromRow);
   }
 
   /**
+   * How many open dead letters of `selection` cannot be redriven because retention has dropped the log
+   * partition of their entry (`inLog` false). Call it after a `redrive` that returned fewer than expected.
+   */
+  async countOutOfLog(selection: string[] | DeadLetterFilter): Promise<number> {
+    const { where, values } = this.#selection(selection);
+    const s = this.sql.schema;
+    const { rows } = await this.sql.db.query<{ n: number }>(
+      `select count(*)::int as n from ${s}.dead_letters d
+        where ${where} and d.status in ('dead', 'blocking') and not ${inLog(s)}`,
+      values,
+    );
+    return rows[0]!.n;
+  }
+
+  /**
    * Delivers open dead letters again, in log order per key: a 'dead' one is re-queued ahead of later
    * entries of its key still waiting; a 'blocking' one is retried, unblocking its key once it succeeds.
-   * One whose log partition retention dropped stays open. Returns how many were redriven.
+   * Returns how many were redriven.
+   *
+   * One whose log partition retention has dropped (`inLog` false) is not redriven and stays open: its stored
+   * copy is not re-appended, because a new entry id would order it after newer entries of its key and a
+   * version-guarded store would move backwards. `countOutOfLog(selection)` says how many of a selection that
+   * left open; discard them (their copy stays readable in `list`).
    */
   redrive(selection: string[] | DeadLetterFilter, options: ChunkedOptions = {}): Promise<number> {
     const s = this.sql.schema;
     return this.#inChunks(
       selection,
       options,
-      `exists (select 1 from ${s}.entries e where e.id = d.entry_id)`,
+      inLog(s),
       (chosen, channel) => `with chosen as (
          update ${s}.dead_letters d set status = 'redriven', resolved_at = now()
           where d.id in (${chosen}) and d.status in ('dead', 'blocking')
@@ -185,6 +213,9 @@ export class DeadLetters {
   }
 }
 
+/** Whether the log still holds the entry of dead letter `d` (retention drops whole partitions). */
+const inLog = (schema: string) => `exists (select 1 from ${schema}.entries e where e.id = d.entry_id)`;
+
 function fromRow(r: DeadLetterRow): DeadLetter {
   return {
     id: r.id,
@@ -200,6 +231,7 @@ function fromRow(r: DeadLetterRow): DeadLetter {
       deliver_at: r.entry.deliver_at ? new Date(r.entry.deliver_at) : null,
       created_at: new Date(r.entry.created_at),
     }),
+    inLog: r.in_log,
     status: r.status,
     attempts: r.attempts,
     lastError: r.last_error,

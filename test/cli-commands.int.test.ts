@@ -187,7 +187,11 @@ describe('walbox dead-letters', () => {
       '--target',
       'ledger',
     ]);
-    expect(all.value).toEqual({ redriven: rest, filter: { namespace: 'payments', target: 'ledger' } });
+    expect(all.value).toEqual({
+      redriven: rest,
+      filter: { namespace: 'payments', target: 'ledger' },
+      outOfLog: 0,
+    });
     const progress = progressLines(all.stderr);
     expect(progress[0]).toMatchObject({
       progress: 'redrive dead letters',

@@ -137,4 +137,27 @@ describe('walbox.status', () => {
     await walbox.namespaces.upsert({ name: 'st-no-targets', targets: [] });
     expect(await walbox.status({ namespace: 'st-no-targets' })).toEqual([]);
   });
+
+  it('counts only current targets, and partitions past the count only where a cursor is left', async () => {
+    // As docs/operations.md#status-how-far-behind-is-each-target says: no dispatcher ever ran here,
+    // so no cursor holds the removed target or the partition cut off by a forced repartition.
+    await walbox.namespaces.upsert({ name: 'st-moved', targets: ['a', 'b'], partitions: 2 });
+    const appended = await walbox.appendMany(pool, entries('st-moved', 20));
+    const inZero = appended.filter((e) => e.partition === 0).length;
+    expect(inZero).toBeGreaterThan(0);
+    expect(inZero).toBeLessThan(20);
+    expect([...(await statusOf('st-moved')).values()].map((t) => [t.target, t.pending])).toEqual([
+      ['a', 20],
+      ['b', 20],
+    ]);
+
+    await walbox.namespaces.upsert({ name: 'st-moved', targets: ['a'], partitions: 1 }, { force: true });
+    const after = await statusOf('st-moved');
+    expect([...after.keys()]).toEqual(['a']);
+    expect(after.get('a')!.partitions.map((p) => [p.partition, p.pending])).toEqual([[0, inZero]]);
+    // The namespace guard counts the same: partition 1's entries and target b's are not undelivered to it.
+    await expect(
+      walbox.namespaces.upsert({ name: 'st-moved', targets: ['a'], partitions: 2 }),
+    ).rejects.toMatchObject({ code: 'NAMESPACE_BUSY', pending: inZero });
+  });
 });

@@ -6,6 +6,8 @@ export interface ActionResult {
   done: 'redriven' | 'discarded' | 'replayed';
   n: number;
   of?: number;
+  /** Redrive: how many of the selection stayed open because retention dropped their entry from the log. */
+  outOfLog?: number;
 }
 
 const ID = /^\d{1,19}$/;
@@ -27,8 +29,10 @@ export async function runAction(
     const bad = ids.find((id) => !ID.test(id));
     if (bad !== undefined) throw new InvalidConfigError('ids', `not a dead-letter id: ${bad}`);
     const redrive = action.endsWith('redrive');
-    const n = redrive ? await walbox.deadLetters.redrive(ids) : await walbox.deadLetters.discard(ids);
-    return { done: redrive ? 'redriven' : 'discarded', n, of: ids.length };
+    if (!redrive) return { done: 'discarded', n: await walbox.deadLetters.discard(ids), of: ids.length };
+    const n = await walbox.deadLetters.redrive(ids);
+    const outOfLog = await walbox.deadLetters.countOutOfLog(ids);
+    return { done: 'redriven', n, of: ids.length, ...(outOfLog > 0 ? { outOfLog } : {}) };
   }
   // action === '/replay'
   const field = (name: string) => form.get(name)?.trim() || undefined;
@@ -54,9 +58,15 @@ export function flashText(url: URL): string | undefined {
   const of = Number.parseInt(url.searchParams.get('of') ?? '', 10);
   if (!Number.isFinite(n)) return undefined;
   const ofText = Number.isFinite(of) ? ` of ${of}` : '';
+  const gone = Number.parseInt(url.searchParams.get('gone') ?? '', 10);
+  const goneText =
+    gone > 0
+      ? ` ${gone} stayed open: retention dropped ${gone === 1 ? 'its entry' : 'their entries'} from the log, so ` +
+        `${gone === 1 ? 'it' : 'they'} cannot be redriven; discard ${gone === 1 ? 'it' : 'them'}.`
+      : '';
   switch (done) {
     case 'redriven':
-      return `Redriven ${n}${ofText} dead letter${plural(of || n)}: they are delivered again, in log order per key.`;
+      return `Redriven ${n}${ofText} dead letter${plural(of || n)}: they are delivered again, in log order per key.${goneText}`;
     case 'discarded':
       return `Discarded ${n}${ofText} dead letter${plural(of || n)}.`;
     case 'replayed':

@@ -109,10 +109,11 @@ export function createConsoleHandler(walbox: Walbox, options: ConsoleOptions = {
         ? back
         : `${base}${action === '/replay' ? '/replay' : '/dead-letters'}`;
     const url = new URL(target, ctx.url);
-    for (const k of ['done', 'n', 'of']) url.searchParams.delete(k);
+    for (const k of ['done', 'n', 'of', 'gone']) url.searchParams.delete(k);
     url.searchParams.set('done', result.done);
     url.searchParams.set('n', String(result.n));
     if (result.of !== undefined) url.searchParams.set('of', String(result.of));
+    if (result.outOfLog !== undefined) url.searchParams.set('gone', String(result.outOfLog));
     return redirect(`${url.pathname}${url.search}`);
   }
 

@@ -35,6 +35,8 @@ export interface DeadLetterDetail {
   firstFailedAt: Date | null;
   lastFailedAt: Date;
   resolvedAt: Date | null;
+  /** False once retention has dropped the entry's log partition: it can no longer be redriven. */
+  inLog: boolean;
   /** The entry as appended (the dead letter's copy). */
   entry: Record<string, unknown>;
 }
@@ -85,8 +87,9 @@ export class ConsoleQueries {
     const { rows } = await this.pool.query<DeadLetterDetail>(
       `select id::text, entry_id::text as "entryId", namespace, target, partition, key, status, attempts,
               last_error as "lastError", first_failed_at as "firstFailedAt", last_failed_at as "lastFailedAt",
-              resolved_at as "resolvedAt", entry
-         from ${this.#schema}.dead_letters where id = $1::bigint`,
+              resolved_at as "resolvedAt", entry,
+              exists (select 1 from ${this.#schema}.entries e where e.id = d.entry_id) as "inLog"
+         from ${this.#schema}.dead_letters d where d.id = $1::bigint`,
       [id],
     );
     return rows[0];

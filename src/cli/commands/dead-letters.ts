@@ -33,6 +33,7 @@ export function registerDeadLetters(program: Command): void {
               key: d.key,
               status: d.status,
               attempts: d.attempts,
+              in_log: d.inLog,
               last_failed_at: d.lastFailedAt,
               last_error: d.lastError,
             })),
@@ -80,18 +81,36 @@ ${verb === 'redrive' ? 'redriven' : 'discarded'} in chunks in one transaction, w
           const n = await withProgress(out, `${verb} dead letters`, o.progress, (onProgress) =>
             walbox.deadLetters[verb](filtered ? filter : ids, onProgress ? { onProgress } : {}),
           );
+          const selection = filtered ? filter : ids;
+          // Redrive leaves open the ones retention took out of the log; say so rather than a bare count.
+          const outOfLog = verb === 'redrive' ? await walbox.deadLetters.countOutOfLog(selection) : 0;
+          const extra = verb === 'redrive' ? { outOfLog } : {};
+          const explain = () => {
+            if (outOfLog > 0) out.line(outOfLogLine(outOfLog));
+          };
           if (filtered) {
-            out.result({ [past]: n, filter }, () =>
-              out.line(`${past} ${n} open dead letter${n === 1 ? '' : 's'} (${describe(filter)})`),
-            );
+            out.result({ [past]: n, filter, ...extra }, () => {
+              out.line(`${past} ${n} open dead letter${n === 1 ? '' : 's'} (${describe(filter)})`);
+              explain();
+            });
           } else {
-            out.result({ [past]: n, requested: ids.length }, () =>
-              out.line(`${past} ${n} of ${ids.length} (only open dead letters are affected)`),
-            );
+            out.result({ [past]: n, requested: ids.length, ...extra }, () => {
+              out.line(`${past} ${n} of ${ids.length} (only open dead letters are affected)`);
+              explain();
+            });
           }
         }),
       );
   }
+}
+
+/** Why open dead letters were not redriven, and what the operator can do instead. */
+function outOfLogLine(n: number): string {
+  const [its, it, copy] = n === 1 ? ['its entry', 'it', 'copy is'] : ['their entries', 'them', 'copies are'];
+  return (
+    `${n} not redriven: retention dropped ${its} from the log (in_log false), so only the stored ${copy} ` +
+    `left (\`walbox dead-letters list --json\`); discard ${it} to close ${it}`
+  );
 }
 
 interface SelectFlags {

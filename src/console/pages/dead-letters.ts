@@ -91,14 +91,22 @@ function table(ctx: PageContext, rows: DeadLetter[]) {
 <td class="num"><a href="${ctx.base}/dead-letters/${d.id}">${d.id}</a></td><td class="num">${d.entryId}</td>
 <td><code>${d.namespace}</code></td><td><code>${d.target}</code></td>
 <td><a href="${ctx.base}/keys${query({ namespace: d.namespace, key: d.key })}"><code class="key" title="${d.key}">${d.key}</code></a></td>
-<td>${pill(d.status)}</td><td class="num">${d.attempts}</td><td>${when(d.lastFailedAt)}</td>
+<td>${pill(d.status)}${outOfLog(d) ? html` <span class="muted" title="${GONE}">not in log</span>` : ''}</td><td class="num">${d.attempts}</td><td>${when(d.lastFailedAt)}</td>
 <td class="mono">${d.lastError ?? ''}</td></tr>`,
   )}</tbody></table>`;
 }
 
+const GONE =
+  'retention dropped its entry from the log, so it cannot be redriven; the copy below is all that is left, discard it to close it';
+
+/** An open dead letter that redrive would leave open, its entry gone from the log. */
+const outOfLog = (d: { status: DeadLetterStatus; inLog: boolean }) =>
+  !d.inLog && (d.status === 'dead' || d.status === 'blocking');
+
 export function deadLetterPage(ctx: PageContext, d: DeadLetterDetail): Page {
   const e = d.entry;
   const isOpen = d.status === 'dead' || d.status === 'blocking';
+  const gone = outOfLog(d);
   const back = ctx.url.pathname;
   const body = html`<p><a href="${ctx.base}/dead-letters">← Dead letters</a></p>
 <dl class="fields">
@@ -113,10 +121,11 @@ export function deadLetterPage(ctx: PageContext, d: DeadLetterDetail): Page {
 <dt>First failed</dt><dd>${when(d.firstFailedAt)}</dd><dt>Last failed</dt><dd>${when(d.lastFailedAt)}</dd>
 ${d.resolvedAt ? html`<dt>Resolved</dt><dd>${when(d.resolvedAt)}</dd>` : ''}
 <dt>Last error</dt><dd class="mono bad">${d.lastError ?? ''}</dd>
+${gone ? html`<dt>In the log</dt><dd>no: ${GONE}</dd>` : ''}
 </dl>
 ${
   isOpen && !ctx.readOnly
-    ? html`<div class="actions">${postForm(ctx, '/dead-letters/redrive', { ids: d.id, back }, 'Redrive')}
+    ? html`<div class="actions">${gone ? '' : postForm(ctx, '/dead-letters/redrive', { ids: d.id, back }, 'Redrive')}
 ${postForm(ctx, '/dead-letters/discard', { ids: d.id, back }, 'Discard', {
   buttonClass: 'danger',
   confirm: `Discard dead letter ${d.id} for good?`,
