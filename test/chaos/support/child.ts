@@ -1,15 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+/** Where the chaos global setup bundles the fixtures (relative to the root; git-ignored). */
+export const FIXTURE_BUNDLES = '.tmp/chaos';
 const all = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of all) child.kill('SIGKILL');
 });
 
 /**
- * A TypeScript fixture in a process of its own (`node --import tsx`, so that signals reach it and not a
- * wrapper), its stdout handed over line by line. It exits when this process does (its stdin closes).
+ * A TypeScript fixture in a process of its own (its bundle from the chaos global setup, else `node --import
+ * tsx`; node itself, so that signals reach it and not a wrapper), its stdout handed over line by line. It
+ * exits when this process does (its stdin closes).
  */
 export class LineProcess {
   readonly process: ChildProcess;
@@ -19,7 +24,9 @@ export class LineProcess {
   #buffer = '';
 
   constructor(script: string, args: string[], env: Record<string, string>, onLine: (line: string) => void) {
-    this.process = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    const bundle = `${FIXTURE_BUNDLES}/${basename(script).replace(/\.ts$/, '.mjs')}`;
+    const run = existsSync(`${ROOT}${bundle}`) ? [bundle] : ['--import', 'tsx', script];
+    this.process = spawn(process.execPath, [...run, ...args], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
