@@ -218,9 +218,9 @@ export class SessionRequiredError extends WalboxError {
     super(
       'SESSION_REQUIRED',
       `${what}, but the connection is pooled per transaction (a PgBouncer in transaction pooling mode?). ` +
-        "Behind a transaction-pooling PgBouncer give dispatchers wakeup: 'poll' and preparedStatements: false " +
-        '(and new Walbox() preparedStatements: false, its default, for appends), or give walbox a direct ' +
-        'connection to Postgres (or a session-pooled one).',
+        "Behind a transaction-pooling PgBouncer use wakeup: 'poll' and preparedStatements: false for " +
+        "dispatchers (and leave new Walbox()'s preparedStatements off, its default, for appends), or give " +
+        'walbox a direct connection to Postgres (or a session-pooled one).',
       options,
     );
   }

@@ -21,6 +21,12 @@ const COLUMNS =
 /** Control plane: namespace records in `<schema>.namespaces`, cached briefly for the append path. */
 export class Namespaces {
   readonly #cache = new Map<string, { config: NamespaceConfig; at: number }>();
+  /**
+   * Bumped by every upsert and forget of a name: a read that began before one of them must not put back
+   * what it read (the row as it was before this process changed it), or the change would go unseen here
+   * for cacheTtlMs (a drain refreshing its config while a test switched onExhausted to 'block').
+   */
+  readonly #generation = new Map<string, number>();
 
   constructor(
     private readonly sql: Sql,
@@ -54,6 +60,7 @@ export class Namespaces {
     } catch (err) {
       throw raisedError(err); // NamespaceBusyError when upsert_namespace refuses a change
     }
+    this.#bump(c.name);
     return this.#remember(namespaceFromRow(rows[0]!));
   }
 
@@ -82,20 +89,32 @@ export class Namespaces {
 
   /** Drops cached configs, e.g. after a namespace changed elsewhere. */
   forget(name?: string): void {
-    if (name === undefined) this.#cache.clear();
-    else this.#cache.delete(name);
+    if (name === undefined) {
+      this.#cache.clear();
+      for (const n of this.#generation.keys()) this.#bump(n);
+    } else {
+      this.#cache.delete(name);
+      this.#bump(name);
+    }
+  }
+
+  #bump(name: string): void {
+    this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1);
   }
 
   async #fetch(via: Queryable, name: string): Promise<NamespaceConfig | undefined> {
+    const generation = this.#generation.get(name);
     const { rows } = await via.query<NamespaceRow>(
       `select ${COLUMNS} from ${this.sql.schema}.namespace_config($1)`,
       [name],
     );
+    const current = this.#generation.get(name) === generation;
     if (!rows[0]) {
-      this.#cache.delete(name);
+      if (current) this.#cache.delete(name);
       return undefined;
     }
-    return this.#remember(namespaceFromRow(rows[0]));
+    const config = namespaceFromRow(rows[0]);
+    return current ? this.#remember(config) : config;
   }
 
   #remember(config: NamespaceConfig): NamespaceConfig {
