@@ -217,3 +217,30 @@ describe('changing partitions or ordering of a namespace', () => {
     expect(err.pending).toBe(1);
   });
 });
+
+describe('the namespace cache', () => {
+  it('keeps a change made in this process, even when a read that began before it returns after it', async () => {
+    await walbox.namespaces.upsert({ name: 'cache-race', targets: ['t'], onExhausted: 'dead-letter' });
+    walbox.namespaces.forget('cache-race');
+    // A read (as a drain's step makes) whose row arrives only after the upsert below has committed.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = {
+      query: async <R>(text: string, values?: readonly unknown[]) => {
+        const result = await pool.query(text, values as unknown[]);
+        await gate;
+        return { rows: result.rows as R[] };
+      },
+    };
+    const before = walbox.namespaces.require('cache-race', slow);
+    await new Promise((r) => setTimeout(r, 100)); // its query has run: it holds the old row
+    await walbox.namespaces.upsert({ name: 'cache-race', targets: ['t'], onExhausted: 'block' });
+    release();
+    expect((await before).onExhausted).toBe('dead-letter'); // what it read, for its own caller
+    // The cache holds the change, not the older row that came back after it.
+    const never = { query: () => Promise.reject(new Error('should be a cache hit')) };
+    expect((await walbox.namespaces.require('cache-race', never)).onExhausted).toBe('block');
+  });
+});
