@@ -22,11 +22,11 @@ const COLUMNS =
 export class Namespaces {
   readonly #cache = new Map<string, { config: NamespaceConfig; at: number }>();
   /**
-   * Bumped by every upsert and forget of a name: a read that began before one of them must not put back
-   * what it read (the row as it was before this process changed it), or the change would go unseen here
-   * for cacheTtlMs (a drain refreshing its config while a test switched onExhausted to 'block').
+   * Bumped by every upsert and forget: a read that began before one of them must not put back what it read
+   * (the row as it was before this process changed it), or the change would go unseen here for cacheTtlMs
+   * (a drain refreshing its config while a test switched onExhausted to 'block').
    */
-  readonly #generation = new Map<string, number>();
+  #generation = 0;
 
   constructor(
     private readonly sql: Sql,
@@ -60,7 +60,7 @@ export class Namespaces {
     } catch (err) {
       throw raisedError(err); // NamespaceBusyError when upsert_namespace refuses a change
     }
-    this.#bump(c.name);
+    this.#generation++;
     return this.#remember(namespaceFromRow(rows[0]!));
   }
 
@@ -89,26 +89,18 @@ export class Namespaces {
 
   /** Drops cached configs, e.g. after a namespace changed elsewhere. */
   forget(name?: string): void {
-    if (name === undefined) {
-      this.#cache.clear();
-      for (const n of this.#generation.keys()) this.#bump(n);
-    } else {
-      this.#cache.delete(name);
-      this.#bump(name);
-    }
-  }
-
-  #bump(name: string): void {
-    this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1);
+    if (name === undefined) this.#cache.clear();
+    else this.#cache.delete(name);
+    this.#generation++;
   }
 
   async #fetch(via: Queryable, name: string): Promise<NamespaceConfig | undefined> {
-    const generation = this.#generation.get(name);
+    const generation = this.#generation;
     const { rows } = await via.query<NamespaceRow>(
       `select ${COLUMNS} from ${this.sql.schema}.namespace_config($1)`,
       [name],
     );
-    const current = this.#generation.get(name) === generation;
+    const current = this.#generation === generation;
     if (!rows[0]) {
       if (current) this.#cache.delete(name);
       return undefined;
