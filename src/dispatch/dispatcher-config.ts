@@ -24,6 +24,13 @@ export const dispatcherConfigSchema = z
     busyMs: z.number().int().min(0).max(60_000).default(200),
     /** How often a busy drain looks for new entries (see busyMs). */
     busyPollMs: z.number().int().min(1).max(60_000).default(20),
+    /**
+     * A drain that keeps delivering writes its position at most this often; a step that parks, retries or
+     * dead-letters an entry is written at once, and so is the last one before the drain lets its partition
+     * go. Entries delivered since the last write are delivered again after a crash (delivery is at least
+     * once). 'delivered' events come when their step is written. 0: every step is written.
+     */
+    checkpointMs: z.number().int().min(0).max(10_000).default(100),
     /** A drain lease lapses this long after its holder's last heartbeat; a survivor then takes over. */
     leaseMs: z.number().int().min(1000).max(600_000).default(15_000),
     /** How often each dispatcher looks for partitions with work and no live lease. */

@@ -13,6 +13,8 @@ export interface StepDeps {
   signal: AbortSignal;
   /** The lease holder's id: a step offers nothing to the sink unless this lease is still live. */
   owner: string;
+  /** The holder surely still has the lease (CursorLease.surelyHeld): the step need not ask the database. */
+  leaseSurelyHeld?: boolean;
 }
 
 /**
@@ -29,7 +31,7 @@ export async function drainStep(
 ): Promise<StepOutcome> {
   // While probing a batch that kept failing, one entry at a time (see judgeStep).
   const limit = cursor.probeUntilId !== null ? 1 : batchSize;
-  const gathered = await gatherStep(deps.sql, ref, deps.owner, cursor, limit);
+  const gathered = await gatherStep(deps.sql, ref, deps.owner, cursor, limit, deps.leaseSurelyHeld === true);
   const plan = planStep(gathered, cursor);
   const applied =
     plan.deliver.length === 0

@@ -33,6 +33,8 @@ export class PartitionDrain {
   readonly #lease: CursorLease;
   /** When this drain last recorded a step (and with it busy_until). */
   #recordedAt = Number.NEGATIVE_INFINITY;
+  /** Steps done but not yet recorded (see checkpointMs), oldest first. */
+  #unrecorded: StepOutcome[] = [];
 
   constructor(
     private readonly sql: Sql,
@@ -63,6 +65,7 @@ export class PartitionDrain {
     try {
       const end = await this.#loop(state, stop);
       if (lost.signal.aborted) return { reason: 'lease-lost' };
+      await this.#flush();
       if (end.reason === 'idle') end.nextDue = await this.#lease.nextDue();
       await this.#lease.release();
       released = true;
@@ -98,6 +101,7 @@ export class PartitionDrain {
           applyTimeoutMs,
           signal: stop,
           owner: this.owner,
+          leaseSurelyHeld: this.#lease.surelyHeld,
         },
         this.ref,
         ns,
@@ -110,8 +114,13 @@ export class PartitionDrain {
         cursor.failures !== outcome.cursor.failures ||
         cursor.probeUntilId !== outcome.cursor.probeUntilId
       ) {
-        await this.#record(outcome);
-        this.hooks.onStep(this.ref, outcome);
+        this.#unrecorded.push(outcome);
+        // A step that only delivered may wait for the next checkpoint; one that parks, retries, dead-letters
+        // or changes the failure state is written at once (with the deliveries before it).
+        if (!onlyDelivered(outcome, cursor) || this.config.checkpointMs === 0) await this.#flush();
+      }
+      if (this.#unrecorded.length > 0 && Date.now() - this.#recordedAt >= this.config.checkpointMs) {
+        await this.#flush();
       }
       // What the step could offer at most: one entry while probing a failed batch.
       const stepLimit = cursor.probeUntilId !== null ? 1 : batchSize;
@@ -149,9 +158,14 @@ export class PartitionDrain {
     return { reason: 'stopped' };
   }
 
-  /** Busy ms written with each step: appends skip NOTIFY for this partition until then (0: they do not). */
+  /**
+   * Busy ms written with each record: appends skip NOTIFY for this partition until then (0: they do not).
+   * Records of a drain that keeps delivering come up to checkpointMs apart, so busy_until reaches that much
+   * further.
+   */
   get #busyMs(): number {
-    return this.config.wakeup === 'listen' ? this.config.busyMs : 0;
+    const { wakeup, busyMs, checkpointMs } = this.config;
+    return wakeup === 'listen' && busyMs > 0 ? busyMs + checkpointMs : 0;
   }
 
   /**
@@ -177,7 +191,24 @@ export class PartitionDrain {
     return rows[0]?.open === true;
   }
 
-  async #record(o: StepOutcome): Promise<void> {
+  /**
+   * Writes the steps not yet recorded, as one: the last one's position, failure state, parked and dead
+   * entries (only the last can have any: a step with them is written at once) and the sum of the deliveries;
+   * then emits each step's events, in order. Throws, and the steps stay unwritten, when the lease is lost: the
+   * next holder delivers their entries again.
+   */
+  async #flush(): Promise<void> {
+    const steps = this.#unrecorded;
+    if (steps.length === 0) return;
+    const last = steps.at(-1)!;
+    const delivered = steps.reduce((n, o) => n + o.delivered.length, 0);
+    await this.#record(last, delivered);
+    this.#unrecorded = [];
+    for (const o of steps) this.hooks.onStep(this.ref, o);
+  }
+
+  async #record(o: StepOutcome, delivered: number): Promise<void> {
+    const began = performance.now();
     await this.sql.db.query(
       `select ${this.sql.schema}.record_step($1::json)`,
       [
@@ -192,7 +223,7 @@ export class PartitionDrain {
           failures: o.cursor.failures,
           retry_at: o.cursor.retryAt,
           probe_until_id: o.cursor.probeUntilId,
-          delivered: o.delivered.length,
+          delivered,
           unpark: o.unpark,
           park: o.park,
           dead: o.dead,
@@ -201,5 +232,21 @@ export class PartitionDrain {
       { prepare: true },
     );
     this.#recordedAt = Date.now();
+    this.#lease.extended(began); // record_step extends the lease too
   }
+}
+
+/** A step that delivered entries and changed nothing else: no parked or dead entries, no failure state. */
+function onlyDelivered(o: StepOutcome, before: CursorState): boolean {
+  return (
+    !o.batchFailed &&
+    o.park.length === 0 &&
+    o.unpark.length === 0 &&
+    o.dead.length === 0 &&
+    o.retried.length === 0 &&
+    o.deadLettered.length === 0 &&
+    o.cursor.failures === before.failures &&
+    o.cursor.probeUntilId === before.probeUntilId &&
+    o.cursor.retryAt === null
+  );
 }

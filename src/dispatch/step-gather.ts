@@ -26,10 +26,11 @@ export async function gatherStep(
   owner: string,
   cursor: CursorState,
   limit: number,
+  leaseSurelyHeld = false,
 ): Promise<Gathered> {
   // The clock, a snapshot, the lease check and, when nothing is parked, the read itself: one statement.
   const { db, schema } = sql;
-  const first = await startStep(sql, ref, owner, cursor.position, limit);
+  const first = await startStep(sql, ref, leaseSurelyHeld ? null : owner, cursor.position, limit);
   if (!first.held) throw new LeaseLostError(ref);
   const { now, hasParked } = first;
   const parked = hasParked ? await readParked(sql, ref, now, limit) : [];

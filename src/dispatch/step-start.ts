@@ -25,7 +25,7 @@ interface StartRow extends EntryRow {
 /**
  * The first statement of a drain step: the clock, a snapshot, whether anything is parked, whether the lease
  * is still held (a heartbeat that came late must not let two dispatchers offer one partition's entries at
- * once) and, when nothing is parked, the read of the log itself: one statement where a step used to take two.
+ * once; `owner` null: the caller is sure it holds it, and the cursor row is not read) and, when nothing is parked, the read of the log itself: one statement where a step used to take two.
  *
  * Reading a new window with the statement's own snapshot is exact: pg_current_snapshot() is the snapshot the
  * statement scans with (GetActiveSnapshot), so an entry is visible to the scan exactly when its writer is
@@ -35,7 +35,7 @@ interface StartRow extends EntryRow {
 export async function startStep(
   sql: Sql,
   ref: { namespace: string; target: string; partition: number },
-  owner: string,
+  owner: string | null,
   position: LogPosition,
   limit: number,
 ): Promise<StepStart> {
@@ -45,9 +45,10 @@ export async function startStep(
        select clock_timestamp() as now_, pg_current_snapshot() as snap_,
               exists (select 1 from ${schema}.parked
                        where namespace = $1 and target = $7 and partition = $2) as has_parked_,
-              exists (select 1 from ${schema}.cursors
-                       where namespace = $1 and target = $7 and partition = $2
-                         and lease_owner = $8 and lease_until > clock_timestamp()) as held_)
+              ($8::text is null
+               or exists (select 1 from ${schema}.cursors
+                           where namespace = $1 and target = $7 and partition = $2
+                             and lease_owner = $8 and lease_until > clock_timestamp())) as held_)
      select s.now_, s.snap_::text as snap_, s.has_parked_, s.held_, r.*
        from s
        left join lateral (
