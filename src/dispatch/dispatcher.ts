@@ -52,6 +52,12 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
   #stopRequested = false;
+  /**
+   * While a start attempt runs: the errors its parts report (pg-boss retrying its connection, the listener),
+   * held back. A failed attempt is reported once, by its own error, and these are dropped; a successful one
+   * reports them after all. A Postgres that refused connections for 15 s made two dispatchers report 843.
+   */
+  #attemptErrors: unknown[] | undefined;
 
   constructor(
     private readonly deps: DispatcherDeps,
@@ -91,16 +97,26 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   async #startRetrying(): Promise<void> {
     const deadline = Date.now() + this.config.startTimeoutMs;
     for (let wait = 250; ; wait = Math.min(wait * 2, 500)) {
+      this.#attemptErrors = [];
       try {
-        return await this.#start();
+        await this.#start();
+        const held = this.#attemptErrors;
+        this.#attemptErrors = undefined;
+        for (const err of held) this.#error(err);
+        return;
       } catch (err) {
         const explained = explainError(err);
         await this.#undoStart();
+        this.#attemptErrors = undefined;
         const transient = explained instanceof DatabaseUnavailableError;
         if (!transient || this.#stopRequested || Date.now() + wait > deadline) throw explained;
-        this.#error(explained);
+        this.#error(explained); // one report per failed attempt
+        this.#attemptErrors = []; // what the parts it stopped still say, until the next attempt, is dropped
         await delay(wait);
-        if (this.#stopRequested) throw explained;
+        if (this.#stopRequested) {
+          this.#attemptErrors = undefined;
+          throw explained;
+        }
       }
     }
   }
@@ -256,6 +272,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   }
 
   #error(err: unknown): void {
+    if (this.#attemptErrors) {
+      if (this.#attemptErrors.length < 20) this.#attemptErrors.push(err);
+      return;
+    }
     const explained = explainError(err);
     const error = explained instanceof Error ? explained : new Error(String(explained));
     if (this.listenerCount('error') > 0) this.emit('error', error);
