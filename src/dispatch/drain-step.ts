@@ -11,10 +11,11 @@ export interface StepDeps {
   sink: Sink;
   applyTimeoutMs: number;
   signal: AbortSignal;
-  /** The lease holder's id: a step offers nothing to the sink unless this lease is still live. */
-  owner: string;
-  /** The holder surely still has the lease (CursorLease.surelyHeld): the step need not ask the database. */
-  leaseSurelyHeld?: boolean;
+  /**
+   * The lease holder's id: a step offers nothing to the sink unless this lease is still live. null: the
+   * holder surely still has it (CursorLease.surelyHeld), and the step does not ask the database.
+   */
+  owner: string | null;
 }
 
 /**
@@ -31,7 +32,7 @@ export async function drainStep(
 ): Promise<StepOutcome> {
   // While probing a batch that kept failing, one entry at a time (see judgeStep).
   const limit = cursor.probeUntilId !== null ? 1 : batchSize;
-  const gathered = await gatherStep(deps.sql, ref, deps.owner, cursor, limit, deps.leaseSurelyHeld === true);
+  const gathered = await gatherStep(deps.sql, ref, deps.owner, cursor, limit);
   const plan = planStep(gathered, cursor);
   const applied =
     plan.deliver.length === 0

@@ -100,8 +100,7 @@ export class PartitionDrain {
           sink: this.sink,
           applyTimeoutMs,
           signal: stop,
-          owner: this.owner,
-          leaseSurelyHeld: this.#lease.surelyHeld,
+          owner: this.#lease.surelyHeld ? null : this.owner,
         },
         this.ref,
         ns,
@@ -117,8 +116,9 @@ export class PartitionDrain {
         this.#unrecorded.push(outcome);
         // A step that only delivered may wait for the next checkpoint; one that parks, retries, dead-letters
         // or changes the failure state is written at once (with the deliveries before it).
-        if (!onlyDelivered(outcome, cursor) || this.config.checkpointMs === 0) await this.#flush();
+        if (!onlyDelivered(outcome, cursor)) await this.#flush();
       }
+      // With checkpointMs 0, every step.
       if (this.#unrecorded.length > 0 && Date.now() - this.#recordedAt >= this.config.checkpointMs) {
         await this.#flush();
       }

@@ -23,14 +23,13 @@ interface ParkedRow extends EntryRow {
 export async function gatherStep(
   sql: Sql,
   ref: PartitionRef,
-  owner: string,
+  owner: string | null,
   cursor: CursorState,
   limit: number,
-  leaseSurelyHeld = false,
 ): Promise<Gathered> {
   // The clock, a snapshot, the lease check and, when nothing is parked, the read itself: one statement.
   const { db, schema } = sql;
-  const first = await startStep(sql, ref, leaseSurelyHeld ? null : owner, cursor.position, limit);
+  const first = await startStep(sql, ref, owner, cursor.position, limit);
   if (!first.held) throw new LeaseLostError(ref);
   const { now, hasParked } = first;
   const parked = hasParked ? await readParked(sql, ref, now, limit) : [];

@@ -25,7 +25,8 @@ interface StartRow extends EntryRow {
 /**
  * The first statement of a drain step: the clock, a snapshot, whether anything is parked, whether the lease
  * is still held (a heartbeat that came late must not let two dispatchers offer one partition's entries at
- * once; `owner` null: the caller is sure it holds it, and the cursor row is not read) and, when nothing is parked, the read of the log itself: one statement where a step used to take two.
+ * once; `owner` null: the caller is sure it holds it, and the cursor row is not read) and, when nothing is
+ * parked, the read of the log itself: one statement where a step used to take two.
  *
  * Reading a new window with the statement's own snapshot is exact: pg_current_snapshot() is the snapshot the
  * statement scans with (GetActiveSnapshot), so an entry is visible to the scan exactly when its writer is
