@@ -212,8 +212,15 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     });
     const done = drain.run(this.#stopping.signal);
     this.#active.set(k, { drain, done });
+    // NOTIFYs from now on may name entries this drain never reads: none may be throttled for the job that
+    // started it (see #notified).
+    this.#notifiedAt.delete(k);
     try {
       const end = await done;
+      // From here a NOTIFY asks for a drain (#notified). One that came while the drain was letting its
+      // partition go (after its last read) only woke it: ask for the drain it would have asked for.
+      this.#active.delete(k);
+      if (end.reason === 'idle' && drain.wakeup.woken) await this.#request(ref);
       if (end.reason === 'busy') this.#heldElsewhereAt.set(k, Date.now());
       else this.#heldElsewhereAt.delete(k);
       if (end.reason === 'lease-lost') this.emit('lease-lost', ref);
@@ -225,7 +232,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     } catch (err) {
       this.#error(err);
     } finally {
-      this.#active.delete(k);
+      if (this.#active.get(k)?.drain === drain) this.#active.delete(k);
     }
   }
 

@@ -134,6 +134,8 @@ export class PartitionDrain {
         // a busy drain), or come with a NOTIFY, which wakes the wait below at once.
         if (outcome.work >= stepLimit || cursor.position.cur !== null) continue;
       } else if (
+        // A NOTIFY during the step may name an entry committed after its snapshot: step again first.
+        !this.wakeup.woken &&
         Date.now() - lastWork >= idleReleaseMs &&
         !this.#busy() &&
         !(await this.#silentAppendsOpen())

@@ -56,6 +56,62 @@ describe('wake-up modes', () => {
     );
   });
 
+  it('listen mode: a NOTIFY that arrives while a drain is letting its partition go is not lost', async () => {
+    await walbox.namespaces.upsert({ name: 'letgo', targets: ['g'] });
+    const sink = new RecordingSink('g');
+    // The supervisor hardly runs: a lost NOTIFY would leave the entry for a minute.
+    const d = walbox.dispatcher({
+      sinks: { g: sink },
+      superviseMs: 60_000,
+      leaseMs: 120_000,
+      idleReleaseMs: 0,
+      busyMs: 1000,
+    });
+    running.push(d);
+    await d.start();
+    const first = await walbox.append(pool, { namespace: 'letgo', key: 'k', op: 'upsert', payload: 1 });
+    await until(
+      async () =>
+        (
+          await pool.query<{ n: number }>(
+            `select delivered::int as n from "${walbox.schema}".cursors where namespace = 'letgo'`,
+          )
+        ).rows[0]?.n === 1,
+      10_000,
+      'the first entry recorded',
+    );
+    // The drain stays busy for busyMs after recording it; then it lets the partition go. Hold its cursor row so
+    // that the release waits, and append while it does: the NOTIFY reaches a drain that has read for the last time.
+    const lock = await pool.connect();
+    try {
+      await lock.query('begin');
+      await lock.query(
+        `select 1 from "${walbox.schema}".cursors where namespace = 'letgo' and target = 'g' for update`,
+      );
+      await until(
+        async () =>
+          (
+            await pool.query(
+              `select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%set lease_owner = null%'`,
+            )
+          ).rowCount === 1,
+        10_000,
+        'the drain releasing its partition',
+      );
+      const second = await walbox.append(pool, { namespace: 'letgo', key: 'k', op: 'upsert', payload: 2 });
+      await new Promise((r) => setTimeout(r, 300)); // the NOTIFY reaches the dispatcher
+      await lock.query('commit');
+      await until(
+        () => sink.ids().includes(second.id),
+        5_000,
+        'the entry whose NOTIFY came during the release',
+      );
+      expect(sink.ids()).toEqual([first.id, second.id]);
+    } finally {
+      lock.release();
+    }
+  });
+
   it('wakeupBatchMs: entries committed right after a wake-up share its batch', async () => {
     await walbox.namespaces.upsert({ name: 'linger', targets: ['w'] });
     const sink = new RecordingSink('w');
