@@ -79,7 +79,7 @@ export class StoreWatch {
     const keys = [...last.keys()];
     const redis: string[] = [];
     const memcached: string[] = [];
-    const values = await this.#redisValues(keys);
+    const values = await this.#settledRedisValues(keys);
     for (const [i, key] of keys.entries()) {
       const want = last.get(key)!;
       const [value, version] = values[i]!;
@@ -100,6 +100,22 @@ export class StoreWatch {
     return { redis, memcached };
   }
 
+  /**
+   * The final check's read: the watcher's own connection may still be coming back from the outage (the
+   * stores answer the dispatchers already), so it tries again for up to 15 s before giving up.
+   */
+  async #settledRedisValues(keys: readonly string[]): Promise<Array<[string | null, string | null]>> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        return await this.#redisValues(keys);
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
   #key(key: string): string {
     return `walbox:${this.namespace}:${key}`;
   }
@@ -107,6 +123,10 @@ export class StoreWatch {
   async #redisValues(keys: readonly string[]): Promise<Array<[string | null, string | null]>> {
     if (this.redis.status === 'wait' || this.redis.status === 'end')
       await this.#bounded(this.redis.connect());
+    // Reconnecting after a freeze (its commands timed out): without an offline queue a command now fails at
+    // once ("Stream isn't writeable"), so wait for the connection first.
+    if (this.redis.status !== 'ready')
+      await this.#bounded(new Promise<void>((resolve) => this.redis.once('ready', () => resolve())));
     const flat = await this.#bounded(
       this.redis.mget(keys.flatMap((k) => [this.#key(k), `${this.#key(k)}#version`])),
     );
