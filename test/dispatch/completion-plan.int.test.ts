@@ -7,21 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { completeTransactions } from '../../src/dispatch/whole-transactions.js';
 import { ENTRY_COLUMNS, type Entry, type EntryRow, entryFromRow } from '../../src/entry.js';
-import { sqlContext } from '../../src/sql/context.js';
 import { isolatedWalbox } from '../support/db.js';
+import { planNodes, recordingSql } from '../support/plans.js';
 
 const { pool, walbox, schema } = await isolatedWalbox('completion-plan');
-
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Rows Removed by Filter'?: number;
-  'Rows Removed by Index Recheck'?: number;
-  'Shared Hit Blocks'?: number;
-  'Shared Read Blocks'?: number;
-  Plans?: PlanNode[];
-}
-const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
 
 const snap = async () =>
   (await pool.query<{ s: string }>('select pg_current_snapshot()::text as s')).rows[0]!.s;
@@ -55,15 +44,7 @@ describe('completing a read cut inside interleaved transactions', () => {
   it('reads the span by primary key after its plan was made on a small partition', async () => {
     await walbox.namespaces.upsert({ name: 'c', partitions: 1, targets: ['t'] });
     const ref = { namespace: 'c', target: 't', partition: 0 };
-    let text = '';
-    let values: unknown[] = [];
-    const spy = {
-      query: (t: string, v: unknown[]) => {
-        text = t;
-        values = v;
-        return pool.query(t, v);
-      },
-    };
+    const { sql: spy, last: recorded } = recordingSql(pool, schema);
     const arg = (v: unknown) =>
       v === null
         ? 'null'
@@ -74,7 +55,7 @@ describe('completing a read cut inside interleaved transactions', () => {
     const completeAfterFirst = async (prev: string, after: string) => {
       const window = await entriesAfter(after);
       const first = window[0]!;
-      const done = await completeTransactions(sqlContext(spy as never, schema), ref, {
+      const done = await completeTransactions(spy, ref, {
         entries: [first],
         next: { prev, cur: await snap(), afterId: first.id },
       });
@@ -89,8 +70,8 @@ describe('completing a read cut inside interleaved transactions', () => {
       await interleaved('small');
       const small = await completeAfterFirst(prev, '0');
       expect(small.done.entries.map((e) => e.id)).toEqual(small.window.map((e) => e.id));
-      await c.query(`prepare complete as ${text}`);
-      await c.query(`execute complete(${values.map(arg).join(', ')})`);
+      await c.query(`prepare complete as ${recorded.text}`);
+      await c.query(`execute complete(${recorded.values.map(arg).join(', ')})`);
 
       // A day's backlog of the partition, the same cut, and more entries after it (the drain is behind).
       const backlog = async () => {
@@ -115,9 +96,9 @@ describe('completing a read cut inside interleaved transactions', () => {
       expect(big.done.entries.map((e) => e.id)).toEqual(big.window.slice(0, 6).map((e) => e.id));
 
       const { rows } = await c.query(
-        `explain (analyze, buffers, format json) execute complete(${values.map(arg).join(', ')})`,
+        `explain (analyze, buffers, format json) execute complete(${recorded.values.map(arg).join(', ')})`,
       );
-      const plan = nodes((rows[0] as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan);
+      const plan = planNodes(rows);
       const top = plan[0]!;
       const buffers = (top['Shared Hit Blocks'] ?? 0) + (top['Shared Read Blocks'] ?? 0);
       if (process.env.SHOW_PLAN)

@@ -6,18 +6,10 @@
 // index wins the tie whatever the statistics.
 import { describe, expect, it } from 'vitest';
 import { startStep } from '../../src/dispatch/step-start.js';
-import { sqlContext } from '../../src/sql/context.js';
 import { isolatedWalbox } from '../support/db.js';
+import { planNodes, recordingSql } from '../support/plans.js';
 
 const { pool, walbox, schema } = await isolatedWalbox('window-plan');
-
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Rows Removed by Filter'?: number;
-  Plans?: PlanNode[];
-}
-const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
 
 describe('the drain step read', () => {
   it('keeps using the reader index after its plan was made on an empty partition', async () => {
@@ -27,28 +19,14 @@ describe('the drain step read', () => {
        values ('w', 't', 1, 'me', now() + interval '1 hour')`,
     );
     const ref = { namespace: 'w', target: 't', partition: 1 };
-    let text = '';
-    let values: unknown[] = [];
-    const spy = {
-      query: (t: string, v: unknown[]) => {
-        text = t;
-        values = v;
-        return pool.query(t, v);
-      },
-    };
+    const { sql: spy, last } = recordingSql(pool, schema);
     const snap = async () =>
       (await pool.query<{ s: string }>('select pg_current_snapshot()::text as s')).rows[0]!.s;
     const c = await pool.connect();
     try {
-      await startStep(
-        sqlContext(spy as never, schema),
-        ref,
-        'me',
-        { prev: await snap(), cur: null, afterId: null },
-        400,
-      );
-      await c.query(`prepare step as ${text}`);
-      const args = () => values.map((v) => (v === null ? 'null' : `'${v}'`)).join(', ');
+      await startStep(spy, ref, 'me', { prev: await snap(), cur: null, afterId: null }, 400);
+      await c.query(`prepare step as ${last.text}`);
+      const args = () => last.values.map((v) => (v === null ? 'null' : `'${v}'`)).join(', ');
       for (let i = 0; i < 8; i++) await c.query(`execute step(${args()})`); // past the custom plans: generic now
       for (let i = 0; i < 10; i++) {
         await walbox.appendMany(
@@ -66,14 +44,14 @@ describe('the drain step read', () => {
       const xmax = Number(prev.split(':')[1]);
       await walbox.appendMany(pool, [{ namespace: 'w', key: 'new', op: 'upsert', payload: {} }]);
       await startStep(
-        sqlContext(spy as never, schema),
+        spy,
         ref,
         'me',
         { prev: `${xmax - 1}:${xmax}:${xmax - 1}`, cur: null, afterId: null },
         400,
       );
       const { rows } = await c.query(`explain (analyze, format json) execute step(${args()})`);
-      const plan = nodes((rows[0] as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan);
+      const plan = planNodes(rows);
       const scans = plan.filter((n) => n['Index Name']?.startsWith('entries_p'));
       expect(scans.length).toBeGreaterThan(0);
       for (const n of scans) expect(n['Index Name']).toMatch(/_namespace_partition_xid_idx$/);
