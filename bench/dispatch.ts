@@ -87,7 +87,7 @@ const LISTEN_OPTIONS = JSON.parse(process.env.BENCH_LISTEN_OPTIONS ?? '{}') as R
 const WARMUP_MS = 1000;
 const NOTIFY_PRODUCERS = 16;
 const POLL_MS = 100;
-const GOAL = { throughput: 50_000, ratio: 3, p99: 100, rssMiB: 200 };
+const GOAL = { throughput: 50_000, ratio: 3, p99: 100, rssMiB: 200, ofBacklogCeiling: 0.8 };
 
 interface Context {
   url: string;
@@ -362,6 +362,8 @@ async function backlog(ctx: Context) {
   await ctx.walbox.namespaces.upsert({ name: namespace, partitions: PARTITIONS, targets: [target] });
   const clients = await Promise.all(Array.from({ length: PRODUCERS }, () => ctx.pool.connect()));
   let appended = 0;
+  // The ceiling reads what transactions this snapshot did not see wrote, as a dispatcher's first window would.
+  const since = (await ctx.pool.query<{ s: string }>('select pg_current_snapshot()::text as s')).rows[0]!.s;
   const appendMeter = await CpuMeter.start(ctx.pool);
   const t0 = wallClock();
   try {
@@ -391,9 +393,36 @@ async function backlog(ctx: Context) {
   const s = summarize(child.applied, new CommitLedger(), 0, Number.MAX_SAFE_INTEGER);
   const spawnToDone = (s.lastAt - child.spawnedAt) / 1000;
   const readyToDone = (s.lastAt - child.readyAt) / 1000;
+  const rate = s.total / readyToDone;
+  const ceiling = await backlogCeiling(ctx, namespace, since, timeout);
+  const share = rate / ceiling.rate;
   console.log(
-    `5 backlog     ${fmt.rate(BACKLOG)} entries appended at ${fmt.rate(appendRate)}/s (dispatcher stopped; cpu µs/entry: producers ${us(appendCpu.producers / BACKLOG)} + their backends ${us(appendCpu.pgProducers / BACKLOG)}) drained in ${spawnToDone.toFixed(1)} s from spawn, ${readyToDone.toFixed(1)} s from ready = ${fmt.rate(s.total / readyToDone)} entries/s | dispatcher rss peak ${mib(peakRss)} (goal < ${GOAL.rssMiB} MiB: ${verdict(peakRss < GOAL.rssMiB * 2 ** 20)}), at start ${mib(child.readyRss)}, V8 heap peak ${mib(child.memory?.heapTotal ?? Number.NaN)} (used ${mib(child.memory?.heapUsed ?? Number.NaN)})  cpu µs/entry: dispatcher ${us(cpuPerEntry(child))} + its backends ${us(used.pgConsumer / BACKLOG)}${drained ? '' : `  UNDELIVERED ${fmt.rate(BACKLOG - s.total)}`}`,
+    `5 backlog     ${fmt.rate(BACKLOG)} entries appended at ${fmt.rate(appendRate)}/s (dispatcher stopped; cpu µs/entry: producers ${us(appendCpu.producers / BACKLOG)} + their backends ${us(appendCpu.pgProducers / BACKLOG)}) drained in ${spawnToDone.toFixed(1)} s from spawn, ${readyToDone.toFixed(1)} s from ready = ${fmt.rate(rate)} entries/s | dispatcher rss peak ${mib(peakRss)} (goal < ${GOAL.rssMiB} MiB: ${verdict(peakRss < GOAL.rssMiB * 2 ** 20)}), at start ${mib(child.readyRss)}, V8 heap peak ${mib(child.memory?.heapTotal ?? Number.NaN)} (used ${mib(child.memory?.heapUsed ?? Number.NaN)})  cpu µs/entry: dispatcher ${us(cpuPerEntry(child))} + its backends ${us(used.pgConsumer / BACKLOG)}${drained ? '' : `  UNDELIVERED ${fmt.rate(BACKLOG - s.total)}`} | ceiling (the same window reads, nothing around them): ${fmt.rate(ceiling.rate)} entries/s  cpu µs/entry: reader ${us(ceiling.cpu)} + its backends ${us(ceiling.pgCpu)}${ceiling.drained ? '' : '  INCOMPLETE'} | walbox/ceiling ${(share * 100).toFixed(0)}% (goal >= ${GOAL.ofBacklogCeiling * 100}%: ${verdict(share >= GOAL.ofBacklogCeiling)})`,
   );
+}
+
+/**
+ * The backlog's ceiling in the same run: the dispatcher's window read of the same entries on as many
+ * connections, with no lease, cursor, parked entries or sink (dispatch-child.ts, startCeiling). It runs
+ * after the dispatcher, on the same data, as warm in the caches as the dispatcher left it.
+ */
+async function backlogCeiling(ctx: Context, namespace: string, since: string, timeout: number) {
+  const meter = await CpuMeter.start(ctx.pool);
+  const child = await startChild(
+    ctx,
+    { mode: 'ceiling', ceiling: { namespace, partitions: PARTITIONS, since } },
+    false,
+  );
+  const drained = await child.waitDelivered(BACKLOG, timeout);
+  const used = await meter.read();
+  await stopChild(ctx, child);
+  const s = summarize(child.applied, new CommitLedger(), 0, Number.MAX_SAFE_INTEGER);
+  return {
+    rate: s.total / ((s.lastAt - child.readyAt) / 1000),
+    cpu: cpuPerEntry(child),
+    pgCpu: used.pgConsumer / BACKLOG,
+    drained,
+  };
 }
 
 async function main() {

@@ -7,9 +7,12 @@ import type { SinkSettings } from './sinks.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** What bench/support/dispatch-child.ts runs: a walbox dispatcher, or plain pg-boss workers. */
+/**
+ * What bench/support/dispatch-child.ts runs: a walbox dispatcher, plain pg-boss workers, or the backlog's
+ * ceiling (walbox's window read of a namespace's entries with nothing around it).
+ */
 export interface ChildSpec {
-  mode: 'walbox' | 'pgboss';
+  mode: 'walbox' | 'pgboss' | 'ceiling';
   databaseUrl: string;
   /** Connections of the child's pool (pg-boss's `max` in pgboss mode). */
   poolSize: number;
@@ -28,6 +31,11 @@ export interface ChildSpec {
   pollingIntervalSeconds?: number;
   /** Count the statements the dispatcher's pool runs (walbox mode). */
   queryStats?: boolean;
+  /**
+   * ceiling mode: read every entry of `namespace` written by transactions not visible in the snapshot
+   * `since`, partition by partition, `batchSize` at a time, on `concurrency` connections (uses `schema`).
+   */
+  ceiling?: { namespace: string; partitions: number; since: string };
 }
 
 /** Peaks of the child's process.memoryUsage() fields (sampled every 50 ms), in bytes. */

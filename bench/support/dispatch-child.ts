@@ -1,5 +1,6 @@
 // The consuming side of bench/dispatch.ts, in a process of its own so that its memory is measured alone:
-// either a walbox dispatcher (a no-op sink or one of sinks.ts) or a plain pg-boss worker (the baseline).
+// either a walbox dispatcher (a no-op sink or one of sinks.ts), a plain pg-boss worker (the baseline), or the
+// backlog's ceiling (startCeiling).
 // Started by bench/support/bench-child.ts (bundled by child-bundle.ts, or under tsx) with an IPC channel and
 // its settings as JSON in BENCH_CHILD (ChildSpec). Reports over IPC:
 //   { type: 'ready', rss, cpu }                  once the dispatcher / workers run (cpu: µs used so far)
@@ -13,6 +14,7 @@
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { type Entry, functionSink, type Sink, Walbox } from '../../src/index.js';
+import { windowSql } from '../../src/snapshot-reader.js';
 import type { ChildSpec } from './bench-child.js';
 import { BENCH_APPLICATION } from './cpu.js';
 import { createBenchSink } from './sinks.js';
@@ -149,7 +151,69 @@ async function startPgBoss(s: ChildSpec): Promise<() => Promise<void>> {
   return () => boss.stop({ graceful: true, wait: true, timeout: 10_000 });
 }
 
-const stop = await (spec.mode === 'pgboss' ? startPgBoss(spec) : startWalbox(spec));
+/**
+ * The backlog's ceiling: walbox's window read (src/snapshot-reader.ts, docs/ordering.md) of the same
+ * entries, the same columns, `batchSize` at a time in id order, continued from the last id read, one
+ * partition per connection at a time, and nothing around it: no lease, no cursor written, no parked entries,
+ * no whole-transaction completion, no sink. The snapshot `cur` is taken once: the backlog is committed before
+ * this starts, and each partition is done at its first empty read.
+ */
+async function startCeiling(s: ChildSpec): Promise<() => Promise<void>> {
+  const c = s.ceiling;
+  if (!c) throw new Error('dispatch-child: ceiling mode needs spec.ceiling');
+  const pool = new pg.Pool({
+    connectionString: s.databaseUrl,
+    max: s.concurrency,
+    idleTimeoutMillis: 0,
+    application_name: `${BENCH_APPLICATION}-dispatcher`,
+  });
+  pool.on('error', (err) => process.stderr.write(`ceiling pool: ${err}\n`));
+  const { rows } = await pool.query<{ cur: string }>('select pg_current_snapshot()::text as cur');
+  const cur = rows[0]!.cur;
+  // The continuing shape throughout (walbox opens a window with the other shape, then continues with this).
+  const read = {
+    name: 'walbox-bench-ceiling',
+    text: windowSql(`"${s.schema}"`, {
+      namespace: '$1',
+      partition: '$2',
+      prev: '$3::pg_snapshot',
+      cur: '$4::pg_snapshot',
+      limit: '$5',
+      target: 'true',
+      after: 'e.id > $6',
+      guard: 'true',
+    }),
+  };
+  const todo = Array.from({ length: c.partitions }, (_, p) => p);
+  let stopping = false;
+  const reader = async () => {
+    for (let p = todo.shift(); p !== undefined && !stopping; p = todo.shift()) {
+      let after = '0';
+      for (;;) {
+        const { rows: batch } = await pool.query<{ id: string; payload: unknown }>({
+          ...read,
+          values: [c.namespace, p, c.since, cur, s.batchSize, after],
+        });
+        if (batch.length === 0 || stopping) break;
+        record(batch.map((e) => e.payload));
+        after = batch[batch.length - 1]!.id;
+      }
+    }
+  };
+  const readers = Promise.all(Array.from({ length: s.concurrency }, reader));
+  readers.catch((err) => {
+    process.stderr.write(`ceiling reader: ${err}\n`);
+    process.exit(1);
+  });
+  return async () => {
+    stopping = true;
+    await readers;
+    await pool.end();
+  };
+}
+
+const starters = { walbox: startWalbox, pgboss: startPgBoss, ceiling: startCeiling } as const;
+const stop = await starters[spec.mode](spec);
 send({ type: 'ready', rss: process.memoryUsage().rss, cpu: cpuMicros() });
 
 let stopping: Promise<void> | undefined;
