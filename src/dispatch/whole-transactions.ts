@@ -36,8 +36,14 @@ export async function completeTransactions(
   if (next.afterId === null || next.cur === null || read.entries.length === 0) return read; // the window closed
   const entries = [...read.entries];
   let last = next.afterId;
+  // A transaction probed once ends within the span that probe added (its last entry bounds it), so only
+  // transactions first seen in the rows just added can continue past the new end.
+  const probed = new Set<string>();
   let open: Entry[] = entries;
-  while (open.length > 0) {
+  for (;;) {
+    open = open.filter((e) => !probed.has(e.xid));
+    if (open.length === 0) break;
+    for (const e of open) probed.add(e.xid);
     const times = open.map((e) => e.createdAt.getTime());
     const { rows } = await db.query<EntryRow>(
       `select ${ENTRY_COLUMNS} from ${schema}.entries e
