@@ -134,6 +134,32 @@ export function windowSql(schema: string, w: WindowSqlParts): string {
 }
 
 /**
+ * Whether the window holds an entry for the target (the work finder's test of each cursor), as SQL of the
+ * parts of windowSql but the limit and `after`. Any entry will do, so neither arm reads in id order: taking
+ * windowSql's first row in id order sorted the whole window, 250 ms per cursor and call for a backlog of
+ * 37,000 entries in a partition. Each arm asks for the reader index's order, which wins the tie against the
+ * key index whatever the statistics (as in windowSql), and stops at its first row; OFFSET 0 keeps the planner
+ * from dropping an EXISTS subquery's ORDER BY.
+ */
+export function windowHasEntrySql(schema: string, w: Omit<WindowSqlParts, 'limit' | 'after'>): string {
+  const visible = `pg_visible_in_snapshot(e.xid, ${w.cur}) and ${w.target}`;
+  const where = `${w.guard} and e.namespace = ${w.namespace} and e.partition = ${w.partition} and ${NOT_IN_FUTURE_DAYS}`;
+  return `(exists (select 1 from ${schema}.entries e
+                    where ${where} and e.xid >= pg_snapshot_xmax(${w.prev})
+                      and e.xid < pg_snapshot_xmax(${w.cur}) and ${visible}
+                    order by e.namespace, e.partition, e.xid
+                   offset 0)
+           or exists (select 1
+                        from pg_snapshot_xip(${w.prev}) as x(xid)
+                        cross join lateral (
+                          select e.xid, e.targets from ${schema}.entries e
+                           where ${where} and e.xid >= x.xid and e.xid <= x.xid
+                           order by e.namespace, e.partition, e.xid offset 0) e
+                       where ${visible}
+                      offset 0))`;
+}
+
+/**
  * The window of `readBatch` and the drain step's first statement, over their parameters: `$1` namespace,
  * `$2` partition, `$3` prev, `$5` the last id read (null when opening), `$6` limit, `$7` target or null; `cur`
  * and `guard` are the caller's SQL.

@@ -1,4 +1,4 @@
-import { windowSql } from '../snapshot-reader.js';
+import { windowHasEntrySql } from '../snapshot-reader.js';
 import type { Sql } from '../sql/context.js';
 import { dueHeadKeysSql } from '../sql/parked-heads.js';
 import type { PartitionRef } from './step-types.js';
@@ -29,9 +29,9 @@ export class WorkFinder {
        on conflict do nothing`,
       [this.targets],
     );
-    // New entries: the cursor's next window holds one. Read as the drain reads it (index ranges and probes,
-    // see windowSql): a plain visibility test scanned all of a partition's past entries (1.4 s per call at 1M
-    // entries), and a range from xmin(prev) every entry since a transaction that stays open.
+    // New entries: the cursor's next window holds one. Found as the drain reads it (index ranges and probes,
+    // see windowHasEntrySql): a plain visibility test scanned all of a partition's past entries (1.4 s per
+    // call at 1M entries), and a range from xmin(prev) every entry since a transaction that stays open.
     const { rows } = await db.query<PartitionRef>(
       `select c.namespace, c.target, c.partition
          from ${s}.cursors c
@@ -39,16 +39,14 @@ export class WorkFinder {
           and (c.lease_until is null or c.lease_until < clock_timestamp() or c.lease_owner = $2)
           and (c.cur_snapshot is not null
                or c.retry_at is not null
-               or exists (${windowSql(s, {
+               or ${windowHasEntrySql(s, {
                  namespace: 'c.namespace',
                  partition: 'c.partition',
                  prev: 'c.prev_snapshot',
                  cur: 'pg_current_snapshot()',
-                 limit: '1',
                  target: 'c.target = any(e.targets)',
-                 after: null,
                  guard: 'true',
-               })})
+               })}
                or exists (${dueHeadKeysSql(s, 'c.namespace', 'c.target', 'c.partition', 'clock_timestamp()', '1')}))`,
       [this.targets, this.owner],
     );
