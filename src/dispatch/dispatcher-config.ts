@@ -37,7 +37,10 @@ export const dispatcherConfigSchema = z
     superviseMs: z.number().int().min(100).max(600_000).default(5000),
     /** Longest time one drain job holds a partition before handing it on (fairness across partitions). */
     maxDrainMs: z.number().int().min(100).max(600_000).default(10_000),
-    /** A drain with nothing to do gives its partition up after this long. */
+    /**
+     * A drain with nothing to do gives its partition up after this long; at once when every slot of its
+     * process is taken and another partition's drain job waits for one.
+     */
     idleReleaseMs: z.number().int().min(0).max(600_000).default(2000),
     /** A sink's apply that takes longer fails the batch (and is retried). */
     applyTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),

@@ -209,6 +209,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const drain = new PartitionDrain(this.#drainSql, ref, this.id, sink, this.deps.namespaces, this.config, {
       onStep: (r, outcome) => emitStep(this, r, outcome),
       onError: (err) => this.#error(err),
+      othersWaiting: async () => (await this.#queue?.waiting(ref.target)) === true,
     });
     const done = drain.run(this.#stopping.signal);
     this.#active.set(k, { drain, done });

@@ -24,6 +24,8 @@ export class DrainQueue {
 
   private constructor(
     private readonly boss: PgBoss,
+    private readonly pool: pg.Pool,
+    private readonly schema: string,
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -40,7 +42,7 @@ export class DrainQueue {
       b.on('error', onError);
       return b;
     });
-    return new DrainQueue(boss, onError);
+    return new DrainQueue(boss, pool, bossSchema(schema), onError);
   }
 
   /** Runs `handler` for the drain jobs of `target` in `slots` parallel loops. */
@@ -71,6 +73,23 @@ export class DrainQueue {
       retryLimit: 0,
     });
     if (!later) this.#loops.get(queue)?.notify();
+  }
+
+  /**
+   * Whether a drain job of `target` that could run now waits for a slot of this process: every slot runs a
+   * drain, and the queue holds a job that is due. Asked by an idle drain, which then lets its partition go at
+   * once instead of after idleReleaseMs (with more partitions than slots, idle drains held every slot while
+   * the other partitions' jobs waited: a backlog over 8 partitions drained by 1 slot at 15,000 entries/s).
+   */
+  async waiting(target: string): Promise<boolean> {
+    const queue = queueName(target);
+    if (!this.#loops.get(queue)?.saturated) return false;
+    const { rows } = await this.pool.query<{ waiting: boolean }>(
+      `select exists (select 1 from "${this.schema}".job
+                       where name = $1 and state < 'active' and start_after < now()) as waiting`,
+      [queue],
+    );
+    return rows[0]?.waiting === true;
   }
 
   /** Runs `task` on a cron schedule, in one process at a time. */

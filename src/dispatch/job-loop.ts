@@ -16,6 +16,8 @@ export class JobLoop<T extends object> {
   readonly #wakeups: Wakeup[] = [];
   readonly #stop = new AbortController();
   #loops: Promise<void>[] = [];
+  /** Slots running a job's handler now. */
+  #running = 0;
 
   constructor(
     private readonly source: JobSource,
@@ -36,6 +38,11 @@ export class JobLoop<T extends object> {
 
   notify(): void {
     for (const w of this.#wakeups) w.wake();
+  }
+
+  /** Every slot runs a job: a job queued now waits for one of them to finish. */
+  get saturated(): boolean {
+    return this.#running >= this.slots;
   }
 
   /** Lets running jobs finish, fetches no more. */
@@ -59,10 +66,13 @@ export class JobLoop<T extends object> {
         await wakeup.sleep(this.pollMs, signal);
         continue;
       }
+      this.#running++;
       try {
         await this.handler(job.data);
       } catch (err) {
         this.onError(err);
+      } finally {
+        this.#running--;
       }
       await this.source.complete(this.queue, job.id).catch((err) => this.onError(err));
     }

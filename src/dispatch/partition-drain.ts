@@ -22,6 +22,8 @@ export type DrainEnd =
 export interface DrainHooks {
   onStep(ref: PartitionRef, outcome: StepOutcome): void;
   onError(err: unknown, ref: PartitionRef): void;
+  /** Whether another partition's drain waits for this one's slot: an idle drain then lets go at once. */
+  othersWaiting?(): Promise<boolean>;
 }
 
 /**
@@ -136,8 +138,8 @@ export class PartitionDrain {
       } else if (
         // A NOTIFY during the step may name an entry committed after its snapshot: step again first.
         !this.wakeup.woken &&
-        Date.now() - lastWork >= idleReleaseMs &&
         !this.#busy() &&
+        (Date.now() - lastWork >= idleReleaseMs || (await this.#othersWaiting())) &&
         !(await this.#silentAppendsOpen())
       ) {
         return { reason: 'idle', nextDue: null };
@@ -177,6 +179,16 @@ export class PartitionDrain {
   #busy(): boolean {
     const ms = this.#busyMs;
     return ms > 0 && Date.now() - this.#recordedAt < ms + 2 * this.config.busyPollMs;
+  }
+
+  /** Another partition's drain waits for this slot; a failed check is reported and counts as no. */
+  async #othersWaiting(): Promise<boolean> {
+    try {
+      return (await this.hooks.othersWaiting?.()) === true;
+    } catch (err) {
+      this.hooks.onError(err, this.ref);
+      return false;
+    }
   }
 
   /**
