@@ -4,7 +4,8 @@ import type { BenchChild } from './bench-child.js';
 import { CpuMeter } from './cpu.js';
 import { CommitLedger, wallClock } from './delivery-stats.js';
 
-const KEYS = 10_000;
+/** BENCH_KEY_SPACE: how many distinct keys the entries are drawn from (default 10,000). */
+const KEYS = Number(process.env.BENCH_KEY_SPACE ?? 10_000);
 
 /** About 200 bytes of JSON; `tx` is how the child's reports find the entry's commit time. */
 function payload(tx: number, i: number) {
