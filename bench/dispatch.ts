@@ -10,7 +10,9 @@
  *   BENCH_SECONDS=20          producing time of each throughput scenario (walbox, pg-boss, sinks)
  *   BENCH_LATENCY_SECONDS=10  producing time of each paced latency run (listen, poll)
  *   BENCH_NOTIFY_SECONDS=6    per variant of the NOTIFY on/off append comparison
- *   BENCH_BACKLOG=1000000     entries appended before the backlog drain; 0 skips it
+ *   BENCH_BACKLOG=1000000     entries appended before the backlog drain; 0 skips it. The drain is followed
+ *                             by its ceiling: the same window reads of the same entries with nothing around
+ *                             them (no lease, cursor, parked entries or sink), the 80% goal's reference
  *   BENCH_SCENARIOS=throughput,pgboss,latency,notify,redis,backlog   which ones to run (the default); also
  *                             the sink rows, opt-in: postgres (@walbox/sink-postgres into a database
  *                             walbox_bench_replica_<random> on the bench's server), rocksdb (a temporary
@@ -20,6 +22,7 @@
  *                             `sinks` for throughput plus all six. NATS and RabbitMQ publish a key's
  *                             entries one after the other, so their rows show the distinct keys per batch
  *   BENCH_PRODUCERS=4  BENCH_TX_ENTRIES=1000   batched producers and entries per transaction
+ *   BENCH_KEY_SPACE=10000     distinct keys the entries are drawn from
  *   BENCH_PARTITIONS=8  BENCH_BATCH=400   BENCH_CONCURRENCY=8   namespace and dispatcher settings
  *   BENCH_RATE=2000           offered entries/s of the latency runs (single-entry transactions)
  *   BENCH_PACED_PRODUCERS=16  connections the offered load is spread over

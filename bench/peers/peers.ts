@@ -8,6 +8,8 @@
  *
  *   npm run bench:peers
  *   BENCH_ENTRIES=50000  BENCH_PRODUCERS=4  BENCH_TX_ENTRIES=100   the workload
+ *   BENCH_KEY_SPACE=10000  distinct keys the entries are drawn from (walbox's producers wait on each other's
+ *                          key locks when their transactions share keys: see docs/benchmarks.md)
  *   BENCH_PEERS=walbox,graphile-worker,pg-boss,ceiling             which rows, in this order
  *   BENCH_ROUNDS=1       runs of the whole sequence, every other one in reverse order so that drift (a busy
  *                        machine, autovacuum) falls on both ends; the table then shows each system's median
@@ -196,7 +198,7 @@ async function main() {
   const rounds: Row[][] = [];
   try {
     console.log(
-      `config      ${fmt.rate(ENTRIES)} entries, ${PRODUCERS} producers x ${TX_ENTRIES}-entry transactions, ~200-byte JSON payloads, keys over 10,000  node ${process.version}`,
+      `config      ${fmt.rate(ENTRIES)} entries, ${PRODUCERS} producers x ${TX_ENTRIES}-entry transactions, ~200-byte JSON payloads, keys over ${fmt.rate(Number(process.env.BENCH_KEY_SPACE ?? 10_000))}  node ${process.version}`,
     );
     console.log(`machine     ${machineLine()}`);
     console.log(`postgres    ${await postgresVersion(pool)}`);
