@@ -35,8 +35,11 @@ export interface RabbitServer {
 
 const dirs = new Set<string>();
 const rabbits = new Set<RabbitServer>();
+const natsServers = new Set<NatsServer>();
 afterAll(async () => {
-  await Promise.all([...rabbits].map((r) => r.stop()));
+  // Every broker stopped before its directory goes: a nats-server still writing its JetStream store made
+  // the removal fail with ENOTEMPTY (servers.ts stops it too, in an afterAll that may run after this one).
+  await Promise.all([...rabbits, ...natsServers].map((b) => b.stop()));
   await Promise.all([...dirs].map((d) => rm(d, { recursive: true, force: true })));
 });
 
@@ -61,7 +64,9 @@ export async function startNats(): Promise<NatsServer> {
     probe: '',
     answer: 'INFO',
   });
-  return Object.assign(server, { url: `nats://127.0.0.1:${port}` });
+  const nats = Object.assign(server, { url: `nats://127.0.0.1:${port}` });
+  natsServers.add(nats);
+  return nats;
 }
 
 /**
