@@ -103,10 +103,20 @@ export interface WindowSqlParts {
  */
 const NOT_IN_FUTURE_DAYS = "e.created_at < statement_timestamp() + interval '1 day'";
 
+/**
+ * What windowSql and windowHasEntrySql both ask of an entry `e`: in the (namespace, partition), not in a day
+ * made ahead, its writer visible in `cur`, addressed to the target.
+ */
+function windowConditions(w: Omit<WindowSqlParts, 'limit' | 'after'>): { where: string; visible: string } {
+  return {
+    where: `${w.guard} and e.namespace = ${w.namespace} and e.partition = ${w.partition} and ${NOT_IN_FUTURE_DAYS}`,
+    visible: `pg_visible_in_snapshot(e.xid, ${w.cur}) and ${w.target}`,
+  };
+}
+
 export function windowSql(schema: string, w: WindowSqlParts): string {
-  const visible = `pg_visible_in_snapshot(e.xid, ${w.cur}) and ${w.target}`;
+  const { where, visible } = windowConditions(w);
   const after = w.after === null ? '' : `and ${w.after}`;
-  const where = `${w.guard} and e.namespace = ${w.namespace} and e.partition = ${w.partition} and ${NOT_IN_FUTURE_DAYS}`;
   const newer =
     w.after !== null
       ? `select ${ENTRY_COLUMNS} from ${schema}.entries e
@@ -142,8 +152,7 @@ export function windowSql(schema: string, w: WindowSqlParts): string {
  * from dropping an EXISTS subquery's ORDER BY.
  */
 export function windowHasEntrySql(schema: string, w: Omit<WindowSqlParts, 'limit' | 'after'>): string {
-  const visible = `pg_visible_in_snapshot(e.xid, ${w.cur}) and ${w.target}`;
-  const where = `${w.guard} and e.namespace = ${w.namespace} and e.partition = ${w.partition} and ${NOT_IN_FUTURE_DAYS}`;
+  const { where, visible } = windowConditions(w);
   return `(exists (select 1 from ${schema}.entries e
                     where ${where} and e.xid >= pg_snapshot_xmax(${w.prev})
                       and e.xid < pg_snapshot_xmax(${w.cur}) and ${visible}

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, isolatedWalbox } from '../support/db.js';
 import { stopAfterEach } from '../support/dispatchers.js';
+import { keyInPartition } from '../support/entries.js';
 import { RecordingSink, until } from '../support/recording-sink.js';
 
 const { pool, walbox, schema } = await isolatedWalbox('notify-gate');
@@ -32,15 +33,6 @@ async function notificationsSoFar(): Promise<string[]> {
   return upTo.slice(0, -1).filter((p) => !p.startsWith('sentinel-'));
 }
 
-async function keyIn(partitions: number, partition: number): Promise<string> {
-  const { rows } = await pool.query<{ key: string }>(
-    `select k as key from generate_series(1, 1000) g, lateral (select 'k' || g as k) x
-      where "${schema}".partition_of(k, $1, 'key') = $2 limit 1`,
-    [partitions, partition],
-  );
-  return rows[0]!.key;
-}
-
 async function setBusy(namespace: string, target: string, partition: number, interval: string | null) {
   await pool.query(
     `insert into "${schema}".cursors (namespace, target, partition, busy_until)
@@ -53,8 +45,8 @@ async function setBusy(namespace: string, target: string, partition: number, int
 describe('NOTIFY gate: appends skip NOTIFY for busy drains', () => {
   it('notifies a partition unless every target of its namespace has a busy drain there', async () => {
     await walbox.namespaces.upsert({ name: 'gate', targets: ['a', 'b'], partitions: 2 });
-    const k0 = await keyIn(2, 0);
-    const k1 = await keyIn(2, 1);
+    const k0 = await keyInPartition(pool, schema, 2, 0);
+    const k1 = await keyInPartition(pool, schema, 2, 1);
     const append = (key: string) => walbox.append(pool, { namespace: 'gate', key, op: 'upsert', payload: 1 });
     await notificationsSoFar();
 

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { isolatedWalbox } from '../support/db.js';
 import { stopAfterEach } from '../support/dispatchers.js';
+import { keyInPartition } from '../support/entries.js';
 import { RecordingSink, until } from '../support/recording-sink.js';
 
 const { pool, walbox } = await isolatedWalbox('slots');
@@ -13,13 +14,9 @@ describe('drain slots', () => {
   it('an idle drain gives its slot to a waiting partition long before idleReleaseMs', async () => {
     const partitions = 4;
     await walbox.namespaces.upsert({ name: 'slots', targets: ['s'], partitions });
-    // One key per partition.
-    const { rows } = await pool.query<{ key: string; p: number }>(
-      `select k as key, "${walbox.schema}".partition_of(k, $1, 'key') as p
-         from (select 'k' || i as k from generate_series(1, 200) i) keys`,
-      [partitions],
+    const keys = await Promise.all(
+      Array.from({ length: partitions }, (_, p) => keyInPartition(pool, walbox.schema, partitions, p)),
     );
-    const keys = Array.from({ length: partitions }, (_, p) => rows.find((r) => r.p === p)!.key);
     const sink = new RecordingSink('s');
     // One slot; a drain with nothing to do would keep it for a minute.
     const d = walbox.dispatcher({

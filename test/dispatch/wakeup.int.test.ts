@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isolatedWalbox } from '../support/db.js';
 import { stopAfterEach } from '../support/dispatchers.js';
+import { keyInPartition } from '../support/entries.js';
 import { RecordingSink, until } from '../support/recording-sink.js';
 
 const { pool, walbox } = await isolatedWalbox('wakeup');
@@ -29,12 +30,8 @@ describe('wake-up modes', () => {
 
   it('listen mode: an entry for a cold partition is picked up while another partition of its namespace is busy', async () => {
     await walbox.namespaces.upsert({ name: 'two', targets: ['t2'], partitions: 2 });
-    const { rows } = await pool.query<{ key: string; p: number }>(
-      `select k as key, "${walbox.schema}".partition_of(k, 2, 'key') as p
-         from unnest(array['a','b','c','d','e','f','g','h']) k`,
-    );
-    const inP0 = rows.find((r) => r.p === 0)!.key;
-    const inP1 = rows.find((r) => r.p === 1)!.key;
+    const inP0 = await keyInPartition(pool, walbox.schema, 2, 0);
+    const inP1 = await keyInPartition(pool, walbox.schema, 2, 1);
     const sink = new RecordingSink('t2');
     // Drains stay on their partition for a minute and the supervisor hardly runs: only NOTIFY can help.
     const d = walbox.dispatcher({

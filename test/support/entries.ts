@@ -23,3 +23,18 @@ export async function parkedIds(
   );
   return rows.map((r) => r.id);
 }
+
+/** A key that `partition_of` puts in `partition` of `partitions` (the first of k1, k2, ...). */
+export async function keyInPartition(
+  pool: pg.Pool,
+  schema: string,
+  partitions: number,
+  partition: number,
+): Promise<string> {
+  const { rows } = await pool.query<{ key: string }>(
+    `select k as key from generate_series(1, 1000) g, lateral (select 'k' || g as k) x
+      where "${schema}".partition_of(k, $1, 'key') = $2 limit 1`,
+    [partitions, partition],
+  );
+  return rows[0]!.key;
+}
